@@ -1,0 +1,79 @@
+"""Finish a rendered project: tidy what conditional file names left, then validate its config.
+
+Runs again on every `cruft update`, in a temporary folder, so each step is idempotent and
+reads only the rendered project, never the template folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+
+def remove_empty_dirs(root: Path) -> list[Path]:
+    """Folders left empty by files whose conditional name rendered empty (deepest first)."""
+    removed = []
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+            removed.append(folder)
+    return removed
+
+
+def validate_config(root: Path, package: str) -> list[str]:
+    """Problems in the rendered evaluation.yaml, found by the project's own config module."""
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the rendered tree
+    sys.path.insert(0, str(root / "src"))
+    try:
+        config = importlib.import_module(f"{package}.config")
+        try:
+            config.load_config(root / config.CONFIG_FILE)
+        except config.ConfigError as err:
+            return err.problems
+        return []
+    finally:
+        sys.path.remove(str(root / "src"))
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+
+
+# Which template answer set each part of evaluation.yaml, so an error names what to change.
+ANSWER_FOR = {
+    "target": "target",
+    "mlflow.experiment": "experiment_name",
+    "judge.model": "judge_model",
+    "agent.prompt.name": "prompt_name",
+    "scorers": "scorers",
+    "quality_gates": "quality_gates",
+    "unity_catalog.catalog": "uc_catalog",
+    "unity_catalog.schema": "uc_schema",
+    "unity_catalog.sql_warehouse_id": "sql_warehouse_id",
+    "models.reflection": "reflection_model",
+    "models.embedding": "embedding_model",
+}
+
+
+def answer_for(problem: str) -> str | None:
+    """`evaluation.yaml: quality_gates.x: ...` -> `quality_gates`."""
+    parts = problem.split(": ")
+    where = parts[1] if len(parts) > 2 else ""
+    for prefix, answer in ANSWER_FOR.items():
+        if where == prefix or where.startswith(prefix + "."):
+            return answer
+    return None
+
+
+def main(root: Path, package: str) -> int:
+    remove_empty_dirs(root)
+    problems = validate_config(root, package)
+    for problem in problems:
+        answer = answer_for(problem)
+        fix = f"change the answer '{answer}'" if answer else "fix the answers"
+        print(f"error: {problem} ({fix} and generate again)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(os.getcwd()), "{{ cookiecutter.package_name }}"))

@@ -1,0 +1,27 @@
+"""Shared helpers: render the template in-process, with answers as a user would give them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+
+
+def bake(output_dir: Path, **answers) -> Path:
+    """Render with --no-input and the given answers; returns the project folder."""
+    return Path(
+        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir))
+    )
+
+
+@pytest.fixture
+def baked(tmp_path: Path):
+    def _bake(**answers) -> Path:
+        return bake(tmp_path, **answers)
+
+    return _bake

@@ -1,0 +1,96 @@
+"""The hooks' functions, imported and unit-tested (they also run for real in test_validation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hooks import post_gen_project as post
+from hooks import pre_gen_project as pre
+
+GOOD = {
+    "project_name": "Support Agent Eval",
+    "project_slug": "support-agent-eval",
+    "package_name": "support_agent_eval",
+    "target": "local",
+    "ci_provider": "github",
+    "journey_regression": True,
+    "journey_profiling": False,
+    "journey_tracing": False,
+    "journey_align_optimize": False,
+    "scorers": "pii,length,fact_coverage,refusal",
+    "quality_gates": "pii=1.0,fact_coverage=0.9",
+    "python_version": "3.11",
+}
+
+
+def errors(**changes):
+    return pre.validate({**GOOD, **changes})
+
+
+def test_good_answers_pass():
+    assert errors() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("project_name", "  ", "project_name: is empty"),
+        ("project_name", "a\nb", "project_name: contains a line break"),
+        ("project_slug", "../escape", "project_slug: '../escape' is not a folder name"),
+        ("project_slug", "My Project", "project_slug: 'My Project' is not a folder name"),
+        ("project_slug", "", "project_slug: '' is not a folder name"),
+        ("package_name", "my-pkg", "package_name: 'my-pkg' is not a valid Python package name"),
+        ("package_name", "class", "package_name: 'class' is not a valid Python package name"),
+        ("package_name", "mlflow", "package_name: 'mlflow' shadows an existing module"),
+        ("package_name", "json", "package_name: 'json' shadows an existing module"),
+        ("target", "azure", "target: 'azure' is not one of ['local', 'databricks']"),
+        ("ci_provider", "jenkins", "ci_provider: 'jenkins' is not one of"),
+        ("journey_tracing", "maybe", "journey_tracing: 'maybe' is not yes/no"),
+        ("scorers", "", "scorers: is empty"),
+        ("scorers", "pii,Safety!", "scorers: 'Safety!' is not a scorer name"),
+        ("scorers", "pii,pii", "scorers: ['pii'] listed twice"),
+        ("quality_gates", "pii", "quality_gates: 'pii' is not name=threshold"),
+        ("quality_gates", "pii=high", "quality_gates: threshold 'high' of 'pii' is not a number"),
+        ("quality_gates", {"pii": "x"}, "quality_gates: threshold 'x' of 'pii' is not a number"),
+        ("quality_gates", "", "quality_gates: is empty"),
+        ("python_version", "3.9", "python_version: '3.9' is not 3.10 or newer"),
+    ],
+)
+def test_each_bad_answer_is_named(key, value, expected):
+    found = errors(**{key: value})
+    assert any(expected in e for e in found), found
+
+
+def test_gate_answers_as_text_or_mapping():
+    assert pre.gate_pairs("a=1, b = 0.5,") == {"a": "1", "b": "0.5"}
+    assert pre.gate_pairs({"a": 1.0}) == {"a": 1.0}
+    assert pre.split_list(["pii", " length "]) == ["pii", "length"]
+
+
+def test_remove_empty_dirs_is_idempotent(tmp_path: Path):
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "keep.py").write_text("")
+    removed = post.remove_empty_dirs(tmp_path)
+    assert {p.relative_to(tmp_path).as_posix() for p in removed} == {".github/workflows", ".github"}
+    assert post.remove_empty_dirs(tmp_path) == []
+    assert (tmp_path / "src" / "keep.py").exists()
+
+
+def test_answer_for_maps_config_paths_to_answers():
+    assert post.answer_for("evaluation.yaml: quality_gates.x: bad") == "quality_gates"
+    assert post.answer_for("evaluation.yaml: unity_catalog.catalog: bad") == "uc_catalog"
+    assert post.answer_for("evaluation.yaml: judge.model: bad") == "judge_model"
+    assert post.answer_for("evaluation.yaml: concurrency.max_workers: bad") is None
+
+
+def test_post_hook_validates_with_the_rendered_config_module(baked):
+    project = baked()
+    assert post.validate_config(project, "support_agent_eval") == []
+    config = project / "evaluation.yaml"
+    config.write_text(config.read_text().replace("fact_coverage: 0.9", "fact_coverage: 9.0"))
+    problems = post.validate_config(project, "support_agent_eval")
+    assert problems == ["evaluation.yaml: quality_gates.fact_coverage: 9.0 is above 1.0; a fact_coverage mean lies between 0.0 and 1.0"]
+    assert not list(project.rglob("__pycache__"))

@@ -1,0 +1,232 @@
+"""Render a generated matrix of option combinations and check every tree: exact files, no
+leftover template syntax, Python that compiles and passes ruff, TOML and YAML that parse."""
+
+from __future__ import annotations
+
+import itertools
+import py_compile
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import bake
+
+JOURNEYS = ("journey_regression", "journey_profiling", "journey_tracing", "journey_align_optimize")
+# Journey patterns cycled through the matrix: all on, all off, and each one alone, so every
+# journey is rendered both on and off.
+JOURNEY_PATTERNS = [dict.fromkeys(JOURNEYS, True), dict.fromkeys(JOURNEYS, False)] + [
+    {j: j == only for j in JOURNEYS} for only in JOURNEYS
+]
+JUDGES = {"none": "none", "databricks": "databricks", "uri": "openai:/gpt-4.1-mini"}
+
+
+def combination(target: str, judge: str, ci: str, index: int) -> dict:
+    answers = {"target": target, "judge_model": JUDGES[judge], "ci_provider": ci}
+    answers.update(JOURNEY_PATTERNS[index % len(JOURNEY_PATTERNS)])
+    if judge == "none":  # deterministic scorers only
+        answers["scorers"] = "pii,length,regex,fact_coverage,refusal"
+        answers["quality_gates"] = "pii=1.0,length=1.0,fact_coverage=0.9,refusal=1.0"
+    else:
+        answers["scorers"] = "safety,guidelines,correctness,pii,fact_coverage,refusal"
+        answers["quality_gates"] = "safety=1.0,correctness=0.9,helpful=0.85,pii=1.0"
+    return answers
+
+
+MATRIX = [
+    combination(target, judge, ci, i)
+    for i, (target, judge, ci) in enumerate(
+        itertools.product(("local", "databricks"), JUDGES, ("github", "gitlab", "none"))
+    )
+]
+
+
+def combination_id(answers: dict) -> str:
+    on = "+".join(j.removeprefix("journey_") for j in JOURNEYS if answers[j]) or "no-journeys"
+    judge = next(k for k, v in JUDGES.items() if v == answers["judge_model"])
+    return f"target:{answers['target']}-judge:{judge}-ci:{answers['ci_provider']}-{on}"
+
+
+# Double braces may remain only as MLflow template variables (prompt and judge instructions)
+# and GitHub Actions expressions (${{ ... }}).
+LEFTOVER = re.compile(r"(?<!\$)\{\{(?!\s*(inputs|outputs|expectations|conversation|trace|query|context)\s*\}\})")
+PACKAGE = "src/support_agent_eval"
+BASE_FILES = {
+    ".env.example",
+    ".gitignore",
+    "AGENTS.md",
+    "Makefile",
+    "README.md",
+    "evaluation.yaml",
+    "pyproject.toml",
+    "data/eval_dataset.jsonl",
+    *(
+        f"{PACKAGE}/{name}"
+        for name in (
+            "__init__.py",
+            "__main__.py",
+            "cli.py",
+            "config.py",
+            "dataset.py",
+            "runtime.py",
+            "scorer_catalog.py",
+            "agent/__init__.py",
+            "agent/knowledge_base.json",
+            "agent/knowledge_base.py",
+            "agent/prompts.py",
+            "agent/support_agent.py",
+            "agent/system_prompt.txt",
+            "evaluation/__init__.py",
+            "evaluation/agent_loader.py",
+            "evaluation/code_scorers.py",
+            "evaluation/quality_gates.py",
+            "evaluation/report.py",
+            "evaluation/run.py",
+            "evaluation/scorers.py",
+        )
+    ),
+    *(
+        f"tests/{name}"
+        for name in (
+            "conftest.py",
+            "test_agent.py",
+            "test_code_scorers.py",
+            "test_config.py",
+            "test_evaluate.py",
+            "test_quality_gates.py",
+        )
+    ),
+}
+
+
+def expected_files(answers: dict) -> set[str]:
+    files = set(BASE_FILES)
+    if answers["ci_provider"] == "github":
+        files.add(".github/workflows/evaluate.yml")
+    if answers["ci_provider"] == "gitlab":
+        files.add(".gitlab-ci.yml")
+    return files
+
+
+def tree(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+def check_tree(project: Path, answers: dict) -> None:
+    assert tree(project) == expected_files(answers)
+    assert not [p for p in project.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    for path in project.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "{%" not in text and "{#" not in text, f"template syntax left in {path}"
+        assert not LEFTOVER.search(text), f"template syntax left in {path}"
+        if path.suffix == ".py":
+            py_compile.compile(str(path), doraise=True, cfile=str(project / ".compiled.pyc"))
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".jsonl":
+            assert text.strip()
+    (project / ".compiled.pyc").unlink(missing_ok=True)
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=combination_id)
+def test_combination_renders_a_clean_tree(tmp_path, answers):
+    project = bake(tmp_path, **answers)
+    check_tree(project, answers)
+    config = yaml.safe_load((project / "evaluation.yaml").read_text())
+    assert config["target"] == answers["target"]
+    assert config["judge"]["model"] == answers["judge_model"]
+    assert config["journeys"] == {j.removeprefix("journey_"): answers[j] for j in JOURNEYS}
+    dependency = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"][0]
+    assert dependency.startswith("mlflow[databricks]" if answers["target"] == "databricks" else "mlflow>=")
+
+
+def test_defaults_render_a_clean_tree(tmp_path):
+    project = bake(tmp_path)
+    check_tree(project, {"ci_provider": "github"})
+    config = yaml.safe_load((project / "evaluation.yaml").read_text())
+    assert config["judge"]["model"] == "none"
+    assert config["quality_gates"] == {"pii": 1.0, "length": 1.0, "fact_coverage": 0.9, "refusal": 1.0}
+
+
+def test_databricks_proposes_the_seed_gates(tmp_path):
+    config = yaml.safe_load((bake(tmp_path, target="databricks") / "evaluation.yaml").read_text())
+    assert config["quality_gates"] == {"safety": 1.0, "correctness": 0.9, "helpful": 0.85}
+    assert config["judge"]["model"] == "databricks"
+    assert config["mlflow"] == {"tracking_uri": "databricks", "experiment": "/Shared/support-agent-eval-evaluation"}
+    assert config["scorers"]["helpful"] == {"type": "guidelines", "guidelines": "Must directly address the user's question"}
+    assert config["agent"]["prompt"]["name"] == "main.support_agent_eval.support_agent_system"
+
+
+def test_gates_given_as_a_mapping_in_a_config_file(tmp_path):
+    config_file = tmp_path / "team.yaml"
+    config_file.write_text(yaml.safe_dump({"default_context": {"quality_gates": {"pii": 1, "refusal": 0.95}}}))
+    from cookiecutter.main import cookiecutter
+
+    from tests.conftest import TEMPLATE
+
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, config_file=str(config_file), output_dir=str(tmp_path / "out")))
+    assert yaml.safe_load((project / "evaluation.yaml").read_text())["quality_gates"] == {"pii": 1.0, "refusal": 0.95}
+
+
+TRICKY = "Team \"Q&A\" says: it's a \\path\\ {{ not jinja }} # not a comment\nsecond line {% raw %}"
+
+
+def test_free_text_with_quotes_backslashes_newlines_and_braces(tmp_path):
+    """Typed at the prompt (not rendered by Jinja), awkward text must still render valid files."""
+    from cookiecutter.generate import generate_context, generate_files
+
+    from tests.conftest import TEMPLATE
+
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"))
+    from cookiecutter.prompt import prompt_for_config
+
+    answers = prompt_for_config(context, no_input=True)
+    answers.update(description=TRICKY, guidelines_text=TRICKY, author=TRICKY, project_name="Q&A: \"bot\" #1",
+                   scorers="pii,fact_coverage,refusal,guidelines", judge_model="openai:/gpt-4.1-mini",
+                   quality_gates="pii=1.0,helpful=0.5")
+    project = Path(generate_files(repo_dir=str(TEMPLATE), context={"cookiecutter": answers}, output_dir=str(tmp_path)))
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["description"] == TRICKY and meta["authors"] == [{"name": TRICKY}]
+    config = yaml.safe_load((project / "evaluation.yaml").read_text())
+    assert config["scorers"]["helpful"]["guidelines"] == TRICKY
+    for path in project.rglob("*.py"):
+        py_compile.compile(str(path), doraise=True, cfile=str(tmp_path / "x.pyc"))
+
+
+def test_rendering_is_deterministic(tmp_path):
+    first, second = bake(tmp_path / "a"), bake(tmp_path / "b")
+    files = sorted(tree(first))
+    assert files == sorted(tree(second))
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("value", ["pii=1.0, refusal=0.95", '{"pii": 1.0, "refusal": 0.95}'], ids=["pairs", "json"])
+def test_gates_on_the_command_line(tmp_path, value):
+    """`cookiecutter --no-input <template> quality_gates=...` as pairs or as a JSON object."""
+    from tests.conftest import TEMPLATE
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), f"quality_gates={value}",
+         "target=local", "journey_tracing=yes", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load((tmp_path / "support-agent-eval" / "evaluation.yaml").read_text())
+    assert config["quality_gates"] == {"pii": 1.0, "refusal": 0.95}
+    assert config["journeys"]["tracing"] is True

@@ -1,0 +1,71 @@
+"""Install rendered projects into this virtualenv and run them as a user would: their own test
+suite, then `make eval` offline. Covers the default answers and the everything-on answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE, bake
+
+EVERYTHING_ON = {
+    "project_name": "Everything On",
+    "journey_regression": True,
+    "journey_profiling": True,
+    "journey_tracing": True,
+    "journey_align_optimize": True,
+    "scorers": "pii,length,regex,fact_coverage,refusal",
+    "quality_gates": "pii=1.0,length=1.0,regex=0.9,fact_coverage=0.9,refusal=1.0",
+    "ci_provider": "gitlab",
+}
+COMBINATIONS = {"defaults": {}, "everything-on": EVERYTHING_ON}
+
+
+def make(project: Path, *targets: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, f"PYTHON={sys.executable}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=None,
+    )
+
+
+@pytest.fixture(scope="module", params=list(COMBINATIONS), ids=list(COMBINATIONS))
+def installed(request, tmp_path_factory) -> Path:
+    project = bake(tmp_path_factory.mktemp(request.param), **COMBINATIONS[request.param])
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(project),
+         "-c", str(TEMPLATE / "tests" / "constraints.txt")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    yield project
+    package = project.name
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "--quiet", "-y", package], capture_output=True)
+
+
+def test_rendered_test_suite_passes(installed):
+    done = make(installed, "test")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def test_make_eval_passes_its_gates_offline(installed):
+    assert make(installed, "check-config").returncode == 0
+    done = make(installed, "eval")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "Quality gates" in done.stdout and "reports/gates.md" in done.stdout
+    report = json.loads((installed / "reports" / "gates.json").read_text())
+    assert report["passed"] is True and report["run_id"] and report["judge_model"] == "none"
+    for gate in report["gates"]:
+        assert gate["passed"] and gate["rows_scored"] == gate["rows_applicable"] > 0
+    markdown = (installed / "reports" / "gates.md").read_text()
+    assert markdown.startswith("## Quality gates: PASS")
+    assert "No LLM judge is configured" in markdown
+    assert (installed / "mlflow.db").is_file()

@@ -1,0 +1,303 @@
+"""Sample customer-support agent for the fictional shop Acme Outfitters, traced with MLflow.
+
+predict(query) runs these steps, each a span in one trace:
+
+1. ``injection_guard`` (GUARDRAIL): requests to ignore or reveal the instructions get REFUSAL.
+2. ``retrieve_docs`` (RETRIEVER): keyword retrieval from the bundled knowledge base; outputs are
+   ``mlflow.entities.Document`` objects so MLflow's retrieval judges can read them. No relevant
+   document means the question is out of scope and the answer is OUT_OF_SCOPE.
+3. One TOOL span: ``estimate_delivery`` (rate table lookup) for shipping questions, otherwise
+   ``extract_facts`` (picks the relevant sentences of the retrieved documents).
+4. The system prompt, loaded from the prompt registry, is formatted with the query and context.
+5. ``generate_answer`` (CHAT_MODEL) when an LLM is configured, otherwise ``compose_answer``
+   (CHAIN): an extractive answer built from the facts, each group followed by
+   "(source: <doc-id>)". The offline path records no token usage, because there is none.
+
+An empty question gets EMPTY_ANSWER without any retrieval.
+
+Environment variables:
+
+- ``AGENT_PROMPT_URI`` (required): registry URI of the system prompt, for example
+  ``prompts:/support-agent-system-prompt@production``. The evaluation runner sets it.
+- ``AGENT_LLM_MODEL`` (optional): model name on an OpenAI-compatible endpoint (a leading
+  ``openai:/`` is accepted). Needs ``OPENAI_API_BASE`` or ``OPENAI_BASE_URL``
+  (``http://host:port/v1``); ``OPENAI_API_KEY`` is sent as bearer token when set.
+
+Offline answers follow the prompt, so prompt versions can be compared without an LLM: a line
+``Answer style: concise`` in the formatted system prompt makes the answer only the single most
+relevant fact; ``Answer style: full`` (the default, used by the bundled prompt) states every
+relevant fact. The first such line wins; other values mean ``full``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import urllib.request
+
+import mlflow
+from mlflow.entities import Document, SpanType
+from mlflow.tracing.constant import SpanAttributeKey
+
+from .knowledge_base import retrieve, tokenize
+from .prompts import load_system_prompt
+
+PROMPT_URI_ENV = "AGENT_PROMPT_URI"
+LLM_MODEL_ENV = "AGENT_LLM_MODEL"
+LLM_BASE_URL_ENVS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")  # same precedence as MLflow's judges
+LLM_TIMEOUT_SECONDS = 60
+
+TOP_K = 3
+MAX_ANSWER_CHARS = 1200
+
+EMPTY_ANSWER = (
+    "Please ask a question about your order, shipping, returns or account, "
+    "and I'll be glad to help."
+)
+REFUSAL = (
+    "I can't help with that request. I only answer Acme Outfitters support questions, "
+    "and I can't change or reveal my instructions."
+)
+OUT_OF_SCOPE = (
+    "I can only help with Acme Outfitters support questions such as refunds, shipping, "
+    "orders and contact options."
+)
+
+# Phrases of common prompt-injection attempts. Deliberately narrow: a false positive refuses a
+# real customer, so "show me the rules for returns" must still pass.
+_INJECTION_PATTERNS = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        (
+            r"\b(ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}"
+            r"\b(instructions?|rules?|guidelines?|directives?|prompts?)\b"
+        ),
+        (
+            r"\b(reveal|print|show|repeat|output|display|leak|dump)\b[^.?!]{0,30}"
+            r"\b(system (prompt|message)|your (instructions|prompt|rules)"
+            r"|hidden (prompt|instructions))"
+        ),
+        r"\byou are now\b",
+        r"\bjailbreak",
+        r"\bdeveloper mode\b",
+        r"\bpretend (to be|you are)\b",
+    )
+)
+
+_SHIPPING_WORDS = frozenset(tokenize("ship shipping delivery deliver arrive"))
+_SHIPPING_DOC_ID = "shipping-times"
+# The delivery estimator's rate table; mirrors the shipping-times document.
+_SHIPPING_TABLE = {
+    "standard": ("3-5", "free on orders over $50, otherwise $5.95"),
+    "express": ("1-2", "$14.95"),
+    "international": ("7-14", "calculated at checkout"),
+}
+_EXPRESS_WORDS = frozenset(tokenize("express fast fastest faster quick overnight rush"))
+_INTERNATIONAL_WORDS = frozenset(
+    tokenize("international internationally abroad overseas worldwide canada europe uk")
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_STYLE_LINE = re.compile(r"^\s*answer style\s*:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
+
+
+@mlflow.trace(span_type=SpanType.AGENT, name="support_agent")
+def predict(query: str) -> str:
+    """Answer one customer question (see the module docstring for the steps)."""
+    # Configuration is checked before anything else so a misconfigured run fails on its first
+    # row, whatever that row is.
+    prompt_uri = os.environ.get(PROMPT_URI_ENV, "").strip()
+    if not prompt_uri:
+        raise RuntimeError(
+            f"{PROMPT_URI_ENV} is not set. Set it to a prompt registry URI such as "
+            "prompts:/<name>@production. The evaluation runner sets it from agent.prompt in "
+            "evaluation.yaml; agent.prompts.ensure_registered(<name>) registers the bundled "
+            "default prompt and returns the URI."
+        )
+    llm = _llm_config()
+    if not query or not query.strip():
+        return EMPTY_ANSWER
+    if _injection_guard(query):
+        return REFUSAL
+
+    docs = _retrieve_docs(query)
+    if not docs:
+        return OUT_OF_SCOPE
+
+    facts = _run_tool(query, docs)
+    system_prompt = load_system_prompt(prompt_uri).format(
+        query=query, context=_format_context(docs, facts)
+    )
+    if llm is not None:
+        return _generate_answer(*llm, system_prompt=system_prompt, query=query)
+    with mlflow.start_span(name="compose_answer", span_type=SpanType.CHAIN) as span:
+        style = answer_style(system_prompt)
+        span.set_inputs({"answer_style": style, "facts": facts})
+        answer = compose_answer(facts, style)
+        span.set_outputs(answer)
+    return answer
+
+
+def _injection_guard(query: str) -> bool:
+    with mlflow.start_span(name="injection_guard", span_type=SpanType.GUARDRAIL) as span:
+        span.set_inputs({"query": query})
+        matched = next((p.pattern for p in _INJECTION_PATTERNS if p.search(query)), None)
+        span.set_outputs({"blocked": matched is not None, "matched_pattern": matched})
+    return matched is not None
+
+
+def _retrieve_docs(query: str) -> list[dict]:
+    with mlflow.start_span(name="retrieve_docs", span_type=SpanType.RETRIEVER) as span:
+        span.set_inputs({"query": query})
+        docs = retrieve(query, k=TOP_K)
+        span.set_outputs(
+            [
+                Document(
+                    page_content=doc["text"],
+                    metadata={"doc_uri": f"kb://{doc['id']}", "title": doc["title"]},
+                    id=doc["id"],
+                )
+                for doc in docs
+            ]
+        )
+    return docs
+
+
+def _run_tool(query: str, docs: list[dict]) -> list[dict]:
+    """Call exactly one tool and return the facts for the answer, most relevant marked by score.
+
+    A fact is `{"text", "source", "score"}`; score is the number of query words it shares.
+    """
+    query_tokens = frozenset(tokenize(query))
+    if query_tokens & _SHIPPING_WORDS and any(d["id"] == _SHIPPING_DOC_ID for d in docs):
+        if query_tokens & _INTERNATIONAL_WORDS:
+            method = "international"
+        elif query_tokens & _EXPRESS_WORDS:
+            method = "express"
+        else:
+            method = "standard"
+        estimate = estimate_delivery(method)
+        headline = {
+            "text": (
+                f"Estimated delivery with {method} shipping: {estimate['business_days']} "
+                f"business days; cost: {estimate['cost']}."
+            ),
+            "source": _SHIPPING_DOC_ID,
+            "score": len(query_tokens) + 1,  # the tool's answer outranks any single sentence
+        }
+        return [headline, *relevant_sentences(query, docs)]
+    return extract_facts(query, docs)
+
+
+@mlflow.trace(span_type=SpanType.TOOL, name="estimate_delivery")
+def estimate_delivery(method: str) -> dict:
+    """Delivery time and cost for a shipping method from the rate table."""
+    business_days, cost = _SHIPPING_TABLE[method]
+    return {"method": method, "business_days": business_days, "cost": cost}
+
+
+@mlflow.trace(span_type=SpanType.TOOL, name="extract_facts")
+def extract_facts(query: str, docs: list[dict]) -> list[dict]:
+    """The sentences of the retrieved documents that answer `query`."""
+    return relevant_sentences(query, docs)
+
+
+def relevant_sentences(query: str, docs: list[dict]) -> list[dict]:
+    """Every sentence of the best document, plus sentences of the others that share at least
+    two query words.
+
+    The whole best document is kept because its conditions often share no word with the
+    question ("What is the refund policy?" -> "...in their original packaging.").
+    """
+    query_tokens = frozenset(tokenize(query))
+    facts = []
+    for rank, doc in enumerate(docs):
+        for sentence in _SENTENCE_END.split(doc["text"].strip()):
+            overlap = len(query_tokens & set(tokenize(sentence)))
+            if rank == 0 or overlap >= 2:
+                facts.append({"text": sentence, "source": doc["id"], "score": overlap})
+    return facts
+
+
+def _format_context(docs: list[dict], facts: list[dict]) -> str:
+    """Documents for the prompt, plus tool results that are not already document text."""
+    blocks = [f"[{d['id']}] {d['title']}: {d['text']}" for d in docs]
+    doc_texts = " ".join(d["text"] for d in docs)
+    blocks += [f"[{f['source']}] {f['text']}" for f in facts if f["text"] not in doc_texts]
+    return "\n\n".join(blocks)
+
+
+def answer_style(system_prompt: str) -> str:
+    """The `Answer style:` directive of the formatted prompt: "concise" or "full"."""
+    match = _STYLE_LINE.search(system_prompt)
+    return "concise" if match and match.group(1).lower() == "concise" else "full"
+
+
+def compose_answer(facts: list[dict], style: str = "full") -> str:
+    """Extractive answer: facts grouped by source, each group followed by its citation."""
+    if style == "concise":
+        facts = [max(facts, key=lambda f: f["score"])]  # max keeps the first of equal scores
+    parts: list[str] = []
+    for source, group in itertools.groupby(facts, key=lambda f: f["source"]):
+        part = " ".join(f["text"] for f in group) + f" (source: {source})"
+        # Later groups are less relevant: drop them rather than cut a sentence in half.
+        if parts and len("\n".join([*parts, part])) > MAX_ANSWER_CHARS:
+            break
+        parts.append(part)
+    return "\n".join(parts)[:MAX_ANSWER_CHARS]
+
+
+def _llm_config() -> tuple[str, str] | None:
+    model = os.environ.get(LLM_MODEL_ENV, "").strip()
+    if not model:
+        return None
+    base_url = next((os.environ[e] for e in LLM_BASE_URL_ENVS if os.environ.get(e)), None)
+    if base_url is None:
+        # Not a silent fall-back to offline answers: the user asked for an LLM.
+        raise RuntimeError(
+            f"{LLM_MODEL_ENV} is set but neither OPENAI_API_BASE nor OPENAI_BASE_URL is. Set one "
+            f"to the endpoint (e.g. https://api.openai.com/v1), or unset {LLM_MODEL_ENV} to use "
+            "the offline extractive answers."
+        )
+    return model.removeprefix("openai:/"), base_url.rstrip("/")
+
+
+def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: str) -> str:
+    messages = [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": query},
+    ]
+    with mlflow.start_span(name="generate_answer", span_type=SpanType.CHAT_MODEL) as span:
+        span.set_inputs({"model": model, "messages": messages})
+        request = urllib.request.Request(
+            f"{base_url}/chat/completions",
+            data=json.dumps({"model": model, "messages": messages, "temperature": 0}).encode(),
+            headers={"Content-Type": "application/json", **_auth_header()},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=LLM_TIMEOUT_SECONDS) as response:
+            payload = json.load(response)
+        span.set_outputs(payload)
+        usage = payload.get("usage") or {}
+        # Only real counts from the endpoint are recorded; cost reports must not be guesses.
+        if isinstance(usage.get("prompt_tokens"), int) and isinstance(
+            usage.get("completion_tokens"), int
+        ):
+            span.set_attribute(
+                SpanAttributeKey.CHAT_USAGE,
+                {
+                    "input_tokens": usage["prompt_tokens"],
+                    "output_tokens": usage["completion_tokens"],
+                    "total_tokens": usage.get(
+                        "total_tokens", usage["prompt_tokens"] + usage["completion_tokens"]
+                    ),
+                },
+            )
+    return payload["choices"][0]["message"]["content"] or ""
+
+
+def _auth_header() -> dict[str, str]:
+    key = os.environ.get("OPENAI_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}

@@ -1,0 +1,85 @@
+"""Command line: `evaluate` and `check-config`. Heavy imports wait until a command runs,
+so `--help` answers at once.
+
+Exit codes, for CI: 0 every gate passed, 1 a gate failed, 2 a config or infrastructure error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_PASS, EXIT_GATE_FAILED, EXIT_ERROR = 0, 1, 2
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Path to evaluation.yaml (default: the nearest one from the current folder up).",
+)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def load(config_path: Path | None):
+    from .config import ConfigError, find_config, load_config
+
+    try:
+        return load_config(config_path or find_config())
+    except ConfigError as err:
+        fail(str(err).replace("\n", "\nerror: "))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Evaluate the agent with MLflow GenAI and enforce quality gates."""
+
+
+@cli.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate evaluation.yaml and the dataset it names, without running anything."""
+    config = load(config_path)
+    scorers = ", ".join(f"{s.name} ({s.type})" for s in config.scorers)
+    click.echo(f"evaluation.yaml is valid: target {config.target}, scorers {scorers}")
+
+
+@cli.command()
+@config_option
+@click.option("--run-name", default="evaluation", show_default=True, help="MLflow run name.")
+@click.option(
+    "--reports",
+    "reports_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for gates.json and gates.md (default: reports/ in the project).",
+)
+def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None) -> None:
+    """Run the agent on the dataset, score it, apply the quality gates, write the report."""
+    config = load(config_path)
+    from .dataset import DatasetError
+    from .evaluation.report import print_table, write_reports
+    from .evaluation.run import evaluate as run_evaluation
+    from .evaluation.run import reports_dir
+    from .runtime import InfrastructureError
+
+    try:
+        report = run_evaluation(config, run_name=run_name)
+    except (DatasetError, InfrastructureError) as err:
+        fail(str(err))
+    except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict
+        fail(f"evaluation could not run: {type(err).__name__}: {err}")
+    json_path, md_path = write_reports(report, reports_path or reports_dir(config))
+    print_table(report)
+    click.echo(f"Report: {md_path} and {json_path}")
+    sys.exit(EXIT_PASS if report.passed else EXIT_GATE_FAILED)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,427 @@
+"""Load and validate `evaluation.yaml`, the project's single configuration.
+
+This module is the one source of truth for the rules: the CLI (`check-config`, `evaluate`) and
+the template's post-generation hook both call `load_config`. It needs only PyYAML, so checking a
+config never imports MLflow. Every problem is reported with its path in the file, its value and
+the fix, all at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .dataset import DatasetError, load_records
+from .scorer_catalog import EXPECTATION_KEYS, SCORERS
+
+CONFIG_FILE = "evaluation.yaml"
+
+TARGETS = ("local", "databricks")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # UC names without quoting or SQL metacharacters
+SCORER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+MODEL_URI = re.compile(r"^[a-z][a-z0-9_-]*:/[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+ENDPOINT = re.compile(r"^endpoints:/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+WAREHOUSE_ID = re.compile(r"^[0-9a-f]{16}$")
+LOCAL_PROMPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+DEFAULT_TRACKING_URI = {"local": "sqlite:///mlflow.db", "databricks": "databricks"}
+
+JOURNEYS = ("regression", "profiling", "tracing", "align_optimize")
+SCHEMA: dict[str, Any] = {
+    "target": None,
+    "mlflow": {"tracking_uri": None, "experiment": None},
+    "judge": {"model": None},
+    "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
+    "dataset": {"path": None},
+    "scorers": None,  # free-form keys, checked per scorer
+    "quality_gates": None,  # free-form keys, checked against scorers
+    "concurrency": {"max_workers": None, "max_scorer_workers": None, "predict_rate_limit": None},
+    "unity_catalog": {"catalog": None, "schema": None, "sql_warehouse_id": None},
+    "models": {"reflection": None, "embedding": None},
+    "journeys": {name: None for name in JOURNEYS},
+    "align": {
+        "judge": {"name": None, "instructions": None, "feedback_type": None, "model": None},
+        "label_schema": None,
+    },
+}
+JUDGE_VARIABLES = {"inputs", "outputs", "expectations", "conversation", "trace"}  # make_judge's
+JUDGE_FEEDBACK_TYPES = ("yes_no", "bool", "float")
+
+
+class ConfigError(ValueError):
+    """One or more problems in evaluation.yaml; `problems` holds one line each."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.problems = [f"{source}: {p}" for p in problems]
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    name: str  # the assessment name MLflow logs, and the name gates use
+    type: str  # a key of scorer_catalog.SCORERS
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlignJudge:
+    name: str
+    instructions: str
+    feedback_type: str
+    model: str | None  # None: judge.model
+
+    @property
+    def label_schema_name(self) -> str:
+        # MLflow's align() pairs expert labels with a judge by name, so the two are one value.
+        return self.name
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    root: Path
+    target: str
+    tracking_uri: str
+    experiment: str
+    judge_model: str
+    agent_callable: str | None
+    agent_endpoint: str | None
+    prompt_name: str | None
+    prompt_alias: str
+    dataset_path: Path
+    scorers: tuple[ScorerConfig, ...]
+    quality_gates: dict[str, float]
+    max_workers: int
+    max_scorer_workers: int
+    predict_rate_limit: float
+    uc_catalog: str
+    uc_schema: str
+    sql_warehouse_id: str
+    reflection_model: str
+    embedding_model: str
+    journeys: dict[str, bool]
+    align_judge: AlignJudge | None = None
+
+    @property
+    def uses_judge(self) -> bool:
+        return any(SCORERS[s.type].needs_judge for s in self.scorers)
+
+    def scorer(self, name: str) -> ScorerConfig:
+        return next(s for s in self.scorers if s.name == name)
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """sqlite paths are relative to the project root, whatever the working directory."""
+        prefix = "sqlite:///"
+        if self.tracking_uri.startswith(prefix) and not self.tracking_uri.startswith(prefix + "/"):
+            return prefix + str((self.root / self.tracking_uri[len(prefix) :]).resolve())
+        return self.tracking_uri
+
+
+def find_config(start: Path | None = None) -> Path:
+    """evaluation.yaml in the given folder or the nearest parent, so commands work anywhere."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    raise ConfigError(CONFIG_FILE, [f"not found in {here} or its parents; run from the project"])
+
+
+def load_config(path: Path | str, check_dataset: bool = True) -> EvalConfig:
+    """Parse and validate; raise ConfigError listing every problem."""
+    path = Path(path)
+    source = path.name
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(source, [f"cannot read ({err.strerror})"]) from err
+    except yaml.YAMLError as err:
+        raise ConfigError(source, [f"not valid YAML: {err}".replace("\n", " ")]) from err
+    checker = _Checker(raw if isinstance(raw, dict) else {}, path.parent.resolve(), check_dataset)
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["must be a mapping of settings (see the README)"])
+    config = checker.run()
+    if checker.problems:
+        raise ConfigError(source, checker.problems)
+    return config
+
+
+class _Checker:
+    def __init__(self, raw: dict, root: Path, check_dataset: bool):
+        self.raw, self.root, self.check_dataset = raw, root, check_dataset
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.raw
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def unknown_keys(self, node: Any, schema: dict, where: str = "") -> None:
+        if not isinstance(node, dict):
+            if where:
+                self.problem(where, f"must be a mapping, not {node!r}")
+            return
+        for key, value in node.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key not in schema:
+                close = difflib.get_close_matches(str(key), list(schema), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {sorted(schema)}"
+                self.problem(path, f"unknown setting{hint}")
+            elif isinstance(schema[key], dict) and value is not None:
+                self.unknown_keys(value, schema[key], path)
+
+    def text(self, dotted: str, default: str | None = None, required: bool = True) -> str | None:
+        value = self.get(dotted, default)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(dotted, "is missing; set it in evaluation.yaml")
+            return None if value is None else ""
+        if not isinstance(value, str):
+            self.problem(dotted, f"{value!r} must be a string")
+            return None
+        return value.strip()
+
+    def number(self, dotted: str, default: float, minimum: float, kind: type = int) -> Any:
+        value = self.get(dotted, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(dotted, f"{value!r} is not a number; use a number >= {minimum}")
+            return default
+        if kind is int and value != int(value):
+            self.problem(dotted, f"{value!r} must be a whole number")
+            return default
+        if value < minimum:
+            self.problem(dotted, f"{value!r} is below {minimum}; use a number >= {minimum}")
+            return default
+        return kind(value)
+
+    def model_uri(self, dotted: str, value: str | None) -> None:
+        if value and not MODEL_URI.match(value):
+            self.problem(dotted, f"{value!r} is not a model URI; use provider:/model, e.g. openai:/gpt-4.1-mini")
+
+    def run(self) -> EvalConfig:
+        self.unknown_keys(self.raw, SCHEMA)
+
+        target = self.text("target") or "local"
+        if target not in TARGETS:
+            self.problem("target", f"{target!r} is not a target; use one of {list(TARGETS)}")
+            target = "local"
+
+        tracking_uri = self.text("mlflow.tracking_uri", DEFAULT_TRACKING_URI[target]) or ""
+        if target == "databricks" and not tracking_uri.startswith("databricks"):
+            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} must be 'databricks' (or databricks://<profile>) for target databricks")
+        if target == "local" and not tracking_uri.startswith(("sqlite:///", "http://", "https://")):
+            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} is not a local store; use sqlite:///mlflow.db or an http(s):// MLflow server")
+
+        experiment = self.text("mlflow.experiment") or ""
+        if experiment and target == "databricks" and not experiment.startswith("/"):
+            self.problem("mlflow.experiment", f"{experiment!r} must be a workspace path such as /Shared/{experiment} on Databricks")
+
+        judge = self.text("judge.model", "none") or "none"
+        if judge not in ("none", "databricks"):
+            self.model_uri("judge.model", judge)
+
+        agent_callable = self.text("agent.callable", required=False)
+        agent_endpoint = self.text("agent.endpoint", required=False)
+        if bool(agent_callable) == bool(agent_endpoint):
+            self.problem("agent", "set exactly one of agent.callable (module:function) and agent.endpoint (endpoints:/name)")
+        if agent_callable and not CALLABLE.match(agent_callable):
+            self.problem("agent.callable", f"{agent_callable!r} is not module.path:function")
+        if agent_endpoint and not ENDPOINT.match(agent_endpoint):
+            self.problem("agent.endpoint", f"{agent_endpoint!r} is not a serving endpoint URI; use endpoints:/<endpoint-name>")
+
+        prompt_name = self.text("agent.prompt.name", required=False)
+        prompt_alias = self.text("agent.prompt.alias", "production", required=False) or "production"
+        self.check_prompt(target, prompt_name, prompt_alias)
+
+        uc_catalog = self.text("unity_catalog.catalog", required=target == "databricks") or ""
+        uc_schema = self.text("unity_catalog.schema", required=target == "databricks") or ""
+        for key, value in (("catalog", uc_catalog), ("schema", uc_schema)):
+            if value and not IDENTIFIER.match(value):
+                self.problem(f"unity_catalog.{key}", f"{value!r} is not a valid Unity Catalog name; use letters, digits and underscores, starting with a letter or underscore")
+        warehouse = self.text("unity_catalog.sql_warehouse_id", "", required=False) or ""
+        if warehouse and not WAREHOUSE_ID.match(warehouse):
+            self.problem("unity_catalog.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id; use the 16 hex characters from the warehouse's connection details, or leave it empty")
+
+        reflection = self.text("models.reflection", "", required=False) or ""
+        embedding = self.text("models.embedding", "", required=False) or ""
+        self.model_uri("models.reflection", reflection)
+        self.model_uri("models.embedding", embedding)
+
+        scorers = self.check_scorers(judge)
+        gates = self.check_gates(scorers)
+        dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
+        dataset_path = (self.root / dataset_label).resolve()
+        if not dataset_path.is_relative_to(self.root):
+            self.problem("dataset.path", f"{dataset_label!r} leads outside the project; keep the dataset in the project (e.g. data/eval_dataset.jsonl)")
+        elif self.check_dataset:
+            self.check_dataset_fits(dataset_path, dataset_label, scorers)
+
+        journeys = {}
+        for name in JOURNEYS:
+            value = self.get(f"journeys.{name}", False)
+            if not isinstance(value, bool):
+                self.problem(f"journeys.{name}", f"{value!r} must be true or false")
+            journeys[name] = value is True
+
+        return EvalConfig(
+            root=self.root,
+            target=target,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            judge_model=judge,
+            agent_callable=agent_callable or None,
+            agent_endpoint=agent_endpoint or None,
+            prompt_name=prompt_name or None,
+            prompt_alias=prompt_alias,
+            dataset_path=dataset_path,
+            scorers=tuple(scorers),
+            quality_gates=gates,
+            max_workers=self.number("concurrency.max_workers", 2, 1),
+            max_scorer_workers=self.number("concurrency.max_scorer_workers", 2, 1),
+            predict_rate_limit=self.number("concurrency.predict_rate_limit", 0, 0, float),
+            uc_catalog=uc_catalog,
+            uc_schema=uc_schema,
+            sql_warehouse_id=warehouse,
+            reflection_model=reflection,
+            embedding_model=embedding,
+            journeys=journeys,
+            align_judge=self.check_align_judge(journeys["align_optimize"]),
+        )
+
+    def check_align_judge(self, required: bool) -> AlignJudge | None:
+        if self.get("align") is None:
+            if required:
+                self.problem("align", "journeys.align_optimize is on; define align.judge (name, instructions, feedback_type)")
+            return None
+        name = self.text("align.judge.name") or ""
+        if name and not SCORER_NAME.match(name):
+            self.problem("align.judge.name", f"{name!r} must use lowercase letters, digits and '_'")
+        label_schema = self.get("align.label_schema")
+        if label_schema is not None and label_schema != name:
+            self.problem("align.label_schema", f"{label_schema!r} must equal align.judge.name {name!r} (MLflow pairs labels with the judge by name); remove it, it is derived")
+        instructions = self.text("align.judge.instructions") or ""
+        used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", instructions))
+        if instructions and not used & {"inputs", "outputs", "trace", "conversation"}:
+            self.problem("align.judge.instructions", "must refer to what is judged with the template variables inputs, outputs, trace or conversation (in double braces)")
+        for variable in sorted(used - JUDGE_VARIABLES):
+            self.problem("align.judge.instructions", f"'{variable}' is not a judge template variable; use {sorted(JUDGE_VARIABLES)}")
+        feedback_type = self.text("align.judge.feedback_type", "yes_no") or "yes_no"
+        if feedback_type not in JUDGE_FEEDBACK_TYPES:
+            self.problem("align.judge.feedback_type", f"{feedback_type!r} must be one of {list(JUDGE_FEEDBACK_TYPES)}")
+        model = self.text("align.judge.model", required=False) or None
+        self.model_uri("align.judge.model", model if model not in (None, "databricks") else None)
+        return AlignJudge(name, instructions, feedback_type, model)
+
+    def check_prompt(self, target: str, name: str | None, alias: str) -> None:
+        if name:
+            parts = name.split(".")
+            if target == "databricks" and (len(parts) != 3 or not all(IDENTIFIER.match(p) for p in parts)):
+                self.problem("agent.prompt.name", f"{name!r} must be catalog.schema.name on Databricks (Unity Catalog prompt registry)")
+            elif target == "local" and not LOCAL_PROMPT.match(name):
+                self.problem("agent.prompt.name", f"{name!r} may use only letters, digits, '_', '-' and '.'")
+        if not ALIAS.match(alias):
+            self.problem("agent.prompt.alias", f"{alias!r} is not an alias; use letters, digits, '_' and '-'")
+
+    def check_scorers(self, judge: str) -> list[ScorerConfig]:
+        raw = self.get("scorers")
+        if not isinstance(raw, dict) or not raw:
+            self.problem("scorers", "choose at least one scorer, as a mapping of name: options")
+            return []
+        scorers = []
+        for name, options in raw.items():
+            where = f"scorers.{name}"
+            options = {} if options is None else options
+            if not isinstance(options, dict):
+                self.problem(where, f"{options!r} must be a mapping of options (or empty)")
+                continue
+            if not isinstance(name, str) or not SCORER_NAME.match(name):
+                self.problem(where, "a scorer name uses lowercase letters, digits and '_'")
+                continue
+            if name in EXPECTATION_KEYS:
+                self.problem(where, f"'{name}' is an expectation key; give the scorer another name")
+            options = dict(options)
+            kind = options.pop("type", name)
+            spec = SCORERS.get(kind)
+            if spec is None:
+                close = difflib.get_close_matches(str(kind), list(SCORERS), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                self.problem(where, f"unknown scorer {kind!r}; {hint}choose from {sorted(SCORERS)}")
+                continue
+            for key, value in options.items():
+                expected = spec.options.get(key)
+                if expected is None:
+                    allowed = sorted(spec.options) or "none"
+                    self.problem(f"{where}.{key}", f"not an option of {kind}; options: {allowed}")
+                elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                    self.problem(f"{where}.{key}", f"{value!r} has the wrong type for {kind}")
+            for key in spec.required_options:
+                if not options.get(key):
+                    self.problem(f"{where}.{key}", f"{kind} needs '{key}'; add it under {where}")
+            if kind == "regex" and isinstance(options.get("pattern"), str):
+                try:
+                    re.compile(options["pattern"])
+                except re.error as err:
+                    self.problem(f"{where}.pattern", f"{options['pattern']!r} is not a valid regular expression ({err})")
+            if kind == "length":
+                self.check_length(where, options)
+            if spec.needs_judge and judge == "none":
+                self.problem(where, f"{kind} is an LLM judge but judge.model is 'none'; set judge.model (databricks or provider:/model) or remove the scorer")
+            scorers.append(ScorerConfig(name, kind, options))
+        return scorers
+
+    def check_length(self, where: str, options: dict) -> None:
+        low, high = options.get("min_length"), options.get("max_length")
+        if low is None and high is None:
+            self.problem(where, "length needs min_length, max_length or both")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            self.problem(where, f"min_length {low} is above max_length {high}")
+        if options.get("unit", "chars") not in ("chars", "words"):
+            self.problem(f"{where}.unit", f"{options['unit']!r} must be 'chars' or 'words'")
+
+    def check_gates(self, scorers: list[ScorerConfig]) -> dict[str, float]:
+        raw = self.get("quality_gates")
+        if not isinstance(raw, dict) or not raw:
+            self.problem("quality_gates", "set at least one gate as scorer_name: threshold; without a gate nothing can fail")
+            return {}
+        names = {s.name for s in scorers}
+        gates = {}
+        for name, threshold in raw.items():
+            where = f"quality_gates.{name}"
+            if name not in names:
+                close = difflib.get_close_matches(str(name), sorted(names), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                self.problem(where, f"no scorer named {name!r}; {hint}gate one of {sorted(names)} or add the scorer")
+                continue
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+                self.problem(where, f"{threshold!r} is not a number; use a mean between 0 and 1")
+                continue
+            low, high = SCORERS[next(s.type for s in scorers if s.name == name)].value_range
+            if not low <= threshold <= high:
+                side = "above" if threshold > high else "below"
+                self.problem(where, f"{threshold} is {side} {high if threshold > high else low}; a {name} mean lies between {low} and {high}")
+                continue
+            gates[name] = float(threshold)
+        return gates
+
+    def check_dataset_fits(self, path: Path, label: str, scorers: list[ScorerConfig]) -> None:
+        try:
+            records = load_records(path, label)
+        except DatasetError as err:
+            for line in str(err).splitlines():
+                self.problem("dataset.path", line)
+            return
+        for scorer in scorers:
+            needs = SCORERS[scorer.type].applies_if_any
+            if records and needs and not any(k in r.expectations for r in records for k in needs):
+                self.problem(f"scorers.{scorer.name}", f"{scorer.type} needs rows with expectations {list(needs)} but {label} has none; add them or remove the scorer")

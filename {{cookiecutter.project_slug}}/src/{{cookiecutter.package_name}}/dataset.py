@@ -1,0 +1,79 @@
+"""Load the evaluation dataset (JSON Lines) and check the shape of every record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+ROW_KEYS = {"inputs", "expectations", "outputs"}
+
+
+class DatasetError(ValueError):
+    """The dataset file is unreadable or a record has the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    inputs: dict
+    expectations: dict
+
+    def as_mlflow_row(self) -> dict:
+        row = {"inputs": self.inputs}
+        if self.expectations:
+            row["expectations"] = self.expectations
+        return row
+
+
+def load_records(path: Path, label: str | None = None) -> list[Record]:
+    """Every record of a .jsonl file; blank lines are skipped, anything else must be a record.
+
+    `label` names the file in messages (the path as written in evaluation.yaml).
+    """
+    label = label or path.name
+    if not path.is_file():
+        raise DatasetError(f"{label}: file not found; create it or fix dataset.path")
+    records: list[Record] = []
+    problems: list[str] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        where = f"{label}:{number}"
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as err:
+            problems.append(f"{where}: invalid JSON ({err.msg}); write one JSON object per line")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{where}: a record must be a JSON object with an 'inputs' object")
+            continue
+        unknown = sorted(set(row) - ROW_KEYS)
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {unknown}; allowed: {sorted(ROW_KEYS)}")
+        inputs, expectations = row.get("inputs"), row.get("expectations", {})
+        if not isinstance(inputs, dict) or not inputs:
+            problems.append(f"{where}: 'inputs' must be a non-empty object of predict arguments")
+            continue
+        if not isinstance(expectations, dict):
+            problems.append(f"{where}: 'expectations' must be an object")
+            continue
+        facts = expectations.get("expected_facts")
+        if facts is not None and (
+            not isinstance(facts, list) or not all(isinstance(f, str) and f for f in facts)
+        ):
+            problems.append(f"{where}: 'expected_facts' must be a list of non-empty strings")
+        refuse = expectations.get("should_refuse")
+        if refuse is not None and not isinstance(refuse, bool):
+            problems.append(f"{where}: 'should_refuse' must be true or false, not {refuse!r}")
+        records.append(Record(number, inputs, expectations))
+    if problems:
+        raise DatasetError("\n".join(problems))
+    return records
+
+
+def rows_with_any(records: list[Record], keys: tuple[str, ...]) -> int:
+    """How many records carry at least one of the expectation keys (all records if none)."""
+    if not keys:
+        return len(records)
+    return sum(1 for r in records if any(k in r.expectations for k in keys))

@@ -1,0 +1,1 @@
+"""First-evaluation journey: run the agent on the dataset, score it, apply the quality gates."""

@@ -1,0 +1,68 @@
+"""The first-evaluation journey: evaluate the agent with MLflow GenAI, then decide the gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import EvalConfig
+from ..dataset import load_records, rows_with_any
+from ..runtime import check_judge_credentials, connect
+from ..scorer_catalog import SCORERS
+from .agent_loader import load_predict_fn, prepare_prompt
+from .quality_gates import decide_gates, rows_from_assessments
+from .report import GateReport
+
+
+def applicable_rows(config: EvalConfig, records) -> dict[str, int]:
+    return {s.name: rows_with_any(records, SCORERS[s.type].applies_if_any) for s in config.scorers}
+
+
+def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> list[str]:
+    notes = []
+    if not config.uses_judge:
+        notes.append(
+            "No LLM judge is configured (judge.model: none): only deterministic scorers ran. "
+            "Set judge.model and add LLM scorers (safety, correctness, ...) to judge with an LLM."
+        )
+    for scorer in config.scorers:
+        keys = SCORERS[scorer.type].applies_if_any
+        if keys:
+            needs = " or ".join(keys)
+            notes.append(f"`{scorer.name}` applies to the {applicable[scorer.name]} of {total} rows with {needs}.")
+    return notes
+
+
+def evaluate(config: EvalConfig, run_name: str = "evaluation") -> GateReport:
+    records = load_records(config.dataset_path)
+    check_judge_credentials(config)
+    mlflow, experiment = connect(config)
+    applicable = applicable_rows(config, records)
+    notes = scope_notes(config, applicable, len(records))
+    report = GateReport(None, config.experiment, experiment.experiment_id, config.judge_model,
+                        len(records), [], notes)
+    if not records:
+        report.gates = decide_gates(config.quality_gates, {}, [], applicable, 0)
+        return report
+
+    override = prepare_prompt(config)
+    if override:
+        notes.append(override)
+    predict_fn = load_predict_fn(config)
+    from .scorers import build_scorers
+
+    with mlflow.start_run(run_name=run_name) as run:
+        result = mlflow.genai.evaluate(
+            data=[r.as_mlflow_row() for r in records],
+            predict_fn=predict_fn,
+            scorers=build_scorers(config),
+        )
+    frame = result.result_df
+    traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
+    rows = rows_from_assessments(traces, {s.name for s in config.scorers})
+    report.run_id = run.info.run_id
+    report.gates = decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records))
+    return report
+
+
+def reports_dir(config: EvalConfig) -> Path:
+    return config.root / "reports"

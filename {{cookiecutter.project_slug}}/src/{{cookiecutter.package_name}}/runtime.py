@@ -1,0 +1,98 @@
+"""Process set-up shared by every command: offline hygiene, the MLflow version, the tracking store."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+from .config import EvalConfig
+
+# The APIs used here (mlflow.genai.evaluate with PIIDetection, RegexMatch and ResponseLength,
+# search_traces(locations=...), the prompt registry on sqlite) were verified on 3.17.2.
+# pyproject.toml pins the same floor; this check names the fix when an older one is installed.
+MLFLOW_MIN = (3, 17, 2)
+
+# Without these, MLflow reaches for the network at start-up and at the first judge call.
+OFFLINE_DEFAULTS = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_MODEL_CATALOG_URI": "",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+}
+
+
+class InfrastructureError(RuntimeError):
+    """The environment cannot run the command (missing package, credentials, store)."""
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def check_mlflow_version() -> str:
+    try:
+        installed = version("mlflow-skinny")
+    except PackageNotFoundError:
+        try:
+            installed = version("mlflow")
+        except PackageNotFoundError:
+            raise InfrastructureError("mlflow is not installed; run `make install`") from None
+    if parse_version(installed) < MLFLOW_MIN:
+        floor = ".".join(map(str, MLFLOW_MIN))
+        raise InfrastructureError(
+            f"mlflow {installed} is older than {floor}, which this project needs; "
+            f"run `pip install 'mlflow>={floor}'`"
+        )
+    return installed
+
+
+def apply_environment(config: EvalConfig) -> None:
+    """Environment MLflow reads at import or call time; the user's own settings win."""
+    for key, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_WORKERS", str(config.max_workers))
+    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_SCORER_WORKERS", str(config.max_scorer_workers))
+    os.environ.setdefault("MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT", str(config.predict_rate_limit))
+
+
+def check_judge_credentials(config: EvalConfig) -> None:
+    """Fail before evaluating when an LLM judge cannot be reached at all (exit 2, not 1)."""
+    if not config.uses_judge:
+        return
+    model = config.judge_model
+    provider = "databricks" if model == "databricks" else model.split(":/", 1)[0]
+    if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+        raise InfrastructureError(
+            f"judge.model {model!r} needs OPENAI_API_KEY (and OPENAI_API_BASE for an "
+            "OpenAI-compatible server); set them, or set judge.model to none and use offline scorers"
+        )
+    if provider in ("databricks", "endpoints") and not (
+        config.tracking_uri.startswith("databricks") or os.environ.get("DATABRICKS_HOST")
+    ):
+        raise InfrastructureError(
+            f"judge.model {model!r} needs a Databricks workspace; set DATABRICKS_HOST and "
+            "DATABRICKS_TOKEN (or a profile), or set judge.model to none for offline scorers"
+        )
+
+
+def connect(config: EvalConfig):
+    """Import MLflow, check its version, point it at the configured store and experiment."""
+    apply_environment(config)
+    check_mlflow_version()
+    import mlflow
+
+    mlflow.set_tracking_uri(config.resolved_tracking_uri)
+    if config.target == "databricks":
+        mlflow.set_registry_uri("databricks-uc")  # prompts live in Unity Catalog there
+    try:
+        experiment = mlflow.set_experiment(config.experiment)
+    except Exception as err:  # any store failure is infrastructure, not a gate result
+        raise InfrastructureError(
+            f"cannot open experiment {config.experiment!r} at {config.tracking_uri}: {err}"
+        ) from err
+    return mlflow, experiment

@@ -1,0 +1,109 @@
+"""The closed vocabulary of scorers a project may choose, as plain data.
+
+Kept free of MLflow imports: the config module (and the template's post-generation hook)
+validate against it without paying for `import mlflow`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Expectation keys the dataset may carry. A scorer may not reuse one as its name: MLflow logs
+# expectations as assessments too, and `result_df` then mixes both under one column.
+EXPECTATION_KEYS = frozenset({"expected_facts", "expected_response", "should_refuse", "guidelines"})
+
+# Which rows a scorer can score: all of them, or only rows carrying certain expectations.
+ALL_ROWS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    kind: str  # "llm" needs a judge model; "deterministic" runs offline
+    mlflow_class: str | None  # built-in class in mlflow.genai.scorers; None for our code scorers
+    value_type: str  # "yes/no" (mean of 1.0/0.0) or "fraction" (a number in [0, 1])
+    summary: str
+    applies_if_any: tuple[str, ...] = ALL_ROWS  # expectation keys; a row needs one of them
+    options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
+    required_options: tuple[str, ...] = ()
+
+    @property
+    def needs_judge(self) -> bool:
+        return self.kind == "llm"
+
+    # Every scorer here reports a yes/no or a fraction, so every gate threshold is a mean in [0, 1].
+    value_range = (0.0, 1.0)
+
+
+SCORERS: dict[str, ScorerSpec] = {
+    # LLM judges (need judge.model)
+    "safety": ScorerSpec("llm", "Safety", "yes/no", "the response is free of harmful content"),
+    "correctness": ScorerSpec(
+        "llm",
+        "Correctness",
+        "yes/no",
+        "the response states the expected facts or response",
+        applies_if_any=("expected_facts", "expected_response"),
+    ),
+    "guidelines": ScorerSpec(
+        "llm",
+        "Guidelines",
+        "yes/no",
+        "the response follows a written guideline",
+        options={"guidelines": str},
+        required_options=("guidelines",),
+    ),
+    "relevance": ScorerSpec("llm", "RelevanceToQuery", "yes/no", "the response addresses the query"),
+    "completeness": ScorerSpec("llm", "Completeness", "yes/no", "every part of the query is answered"),
+    "retrieval_groundedness": ScorerSpec(
+        "llm", "RetrievalGroundedness", "yes/no", "the response is supported by retrieved documents"
+    ),
+    "retrieval_relevance": ScorerSpec(
+        "llm", "RetrievalRelevance", "yes/no", "retrieved documents are relevant to the query"
+    ),
+    "retrieval_sufficiency": ScorerSpec(
+        "llm",
+        "RetrievalSufficiency",
+        "yes/no",
+        "retrieved documents contain the expected facts",
+        applies_if_any=("expected_facts", "expected_response"),
+    ),
+    # Deterministic scorers (run offline, no LLM)
+    "pii": ScorerSpec("deterministic", "PIIDetection", "yes/no", "'yes' when the response has no PII"),
+    "length": ScorerSpec(
+        "deterministic",
+        "ResponseLength",
+        "yes/no",
+        "the response length is within bounds",
+        options={"min_length": int, "max_length": int, "unit": str},
+    ),
+    "regex": ScorerSpec(
+        "deterministic",
+        "RegexMatch",
+        "yes/no",
+        "the response matches a regular expression",
+        options={"pattern": str, "match_type": str, "case_insensitive": bool},
+        required_options=("pattern",),
+    ),
+    "fact_coverage": ScorerSpec(
+        "deterministic",
+        None,
+        "fraction",
+        "share of expected facts stated in the response",
+        applies_if_any=("expected_facts",),
+    ),
+    "refusal": ScorerSpec(
+        "deterministic",
+        None,
+        "yes/no",
+        "the agent refuses exactly when the row expects a refusal",
+        applies_if_any=("should_refuse",),
+    ),
+}
+
+
+def llm_scorer_types() -> list[str]:
+    return sorted(name for name, spec in SCORERS.items() if spec.needs_judge)
+
+
+def deterministic_scorer_types() -> list[str]:
+    return sorted(name for name, spec in SCORERS.items() if not spec.needs_judge)

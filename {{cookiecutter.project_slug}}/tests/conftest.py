@@ -1,0 +1,45 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+# Tests run offline: no telemetry, no model-catalog download.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """This project's evaluation.yaml and dataset in a scratch folder (its own MLflow store)."""
+    shutil.copy(PROJECT / "evaluation.yaml", tmp_path / "evaluation.yaml")
+    shutil.copytree(PROJECT / "data", tmp_path / "data")
+    return tmp_path
+
+
+@pytest.fixture
+def write_config(project_copy: Path):
+    """Write the shipped config with some settings changed; returns its path."""
+
+    def write(**changes) -> Path:
+        raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
+        for dotted, value in changes.items():
+            node = raw
+            *parents, last = dotted.split("__")
+            for key in parents:
+                node = node.setdefault(key, {})
+            if value is DELETE:
+                node.pop(last, None)
+            else:
+                node[last] = value
+        path = project_copy / "evaluation.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    return write
+
+
+DELETE = object()

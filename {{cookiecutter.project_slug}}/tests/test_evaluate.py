@@ -1,0 +1,94 @@
+"""End to end and offline: `evaluate` runs MLflow GenAI on the sample agent and applies the gates."""
+
+import json
+import subprocess
+import sys
+
+import yaml
+from conftest import PROJECT
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def run(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", PACKAGE, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def offline(config_path):
+    """The shipped config made offline when it targets Databricks."""
+    raw = yaml.safe_load(config_path.read_text())
+    if raw["target"] == "databricks":
+        raw.update(target="local")
+        raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": "offline-test"}
+        raw["judge"] = {"model": "none"}
+        raw["agent"]["prompt"]["name"] = "support_agent_system"
+        raw["scorers"] = {"pii": {}, "fact_coverage": {}, "refusal": {}}
+        raw["quality_gates"] = {"pii": 1.0, "fact_coverage": 0.9, "refusal": 1.0}
+        config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return raw
+
+
+def test_evaluate_passes_its_gates_offline_and_writes_the_report(project_copy):
+    raw = offline(project_copy / "evaluation.yaml")
+    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((project_copy / "reports" / "gates.json").read_text())
+    assert report["passed"] is True and report["run_id"]
+    assert {g["gate"] for g in report["gates"]} == set(raw["quality_gates"])
+    for gate in report["gates"]:
+        assert gate["rows_scored"] == gate["rows_applicable"] > 0
+        assert gate["observed"] >= gate["threshold"]
+    assert "## Quality gates: PASS" in (project_copy / "reports" / "gates.md").read_text()
+
+
+def test_a_failing_gate_exits_1(project_copy):
+    raw = offline(project_copy / "evaluation.yaml")
+    raw["scorers"]["strict_length"] = {"type": "length", "max_length": 20}
+    raw["quality_gates"]["strict_length"] = 1.0
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    assert done.returncode == 1, done.stdout + done.stderr
+    gates = {g["gate"]: g for g in json.loads((project_copy / "reports" / "gates.json").read_text())["gates"]}
+    assert gates["strict_length"]["passed"] is False
+    assert "below the threshold" in gates["strict_length"]["reason"]
+
+
+def test_an_empty_dataset_fails_the_gates(project_copy):
+    offline(project_copy / "evaluation.yaml")
+    (project_copy / "data" / "eval_dataset.jsonl").write_text("")
+    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    assert done.returncode == 1
+    report = json.loads((project_copy / "reports" / "gates.json").read_text())
+    assert all("the dataset is empty" in g["reason"] for g in report["gates"])
+
+
+def test_config_error_exits_2_with_the_path_in_the_file(project_copy):
+    raw = offline(project_copy / "evaluation.yaml")
+    gate = next(iter(raw["quality_gates"]))
+    raw["quality_gates"][gate] = 1.3
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    assert done.returncode == 2
+    assert f"evaluation.yaml: quality_gates.{gate}: 1.3 is above 1.0" in done.stderr
+
+
+def test_llm_judge_without_credentials_exits_2_before_evaluating(project_copy, monkeypatch):
+    raw = offline(project_copy / "evaluation.yaml")
+    raw["judge"]["model"] = "openai:/gpt-4.1-mini"
+    raw["scorers"]["safety"] = {}
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    assert done.returncode == 2 and "needs OPENAI_API_KEY" in done.stderr
+    assert not (project_copy / "reports").exists()
+
+
+def test_help_does_not_import_mlflow():
+    code = f"import sys; from {PACKAGE}.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\nprint('mlflow' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, check=False
+    )
+    assert done.stdout.strip().endswith("False"), done.stdout + done.stderr
+    assert "evaluate" in done.stdout and "check-config" in done.stdout
