@@ -98,6 +98,7 @@ BASE_FILES = {
             "test_config.py",
             "test_evaluate.py",
             "test_quality_gates.py",
+            "test_runtime.py",
         )
     ),
 }

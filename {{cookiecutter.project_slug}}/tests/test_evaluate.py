@@ -10,7 +10,7 @@ from conftest import PROJECT
 PACKAGE = "{{ cookiecutter.package_name }}"
 
 
-def run(*args, cwd):
+def run_cli(*args, cwd):
     return subprocess.run(
         [sys.executable, "-m", PACKAGE, *args], cwd=cwd, capture_output=True, text=True, check=False
     )
@@ -32,7 +32,7 @@ def offline(config_path):
 
 def test_evaluate_passes_its_gates_offline_and_writes_the_report(project_copy):
     raw = offline(project_copy / "evaluation.yaml")
-    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((project_copy / "reports" / "gates.json").read_text())
     assert report["passed"] is True and report["run_id"]
@@ -41,6 +41,14 @@ def test_evaluate_passes_its_gates_offline_and_writes_the_report(project_copy):
         assert gate["rows_scored"] == gate["rows_applicable"] > 0
         assert gate["observed"] >= gate["threshold"]
     assert "## Quality gates: PASS" in (project_copy / "reports" / "gates.md").read_text()
+    # The run really is in the local store: one trace per row, and the prompt version evaluated.
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow.db'}")
+    run = mlflow.get_run(report["run_id"])
+    assert run.data.params["agent_prompt_uri"] == f"prompts:/{raw['agent']['prompt']['name']}@production"
+    traces = mlflow.search_traces(run_id=run.info.run_id, locations=[run.info.experiment_id])
+    assert len(traces) == report["rows"]
 
 
 def test_a_failing_gate_exits_1(project_copy):
@@ -48,7 +56,7 @@ def test_a_failing_gate_exits_1(project_copy):
     raw["scorers"]["strict_length"] = {"type": "length", "max_length": 20}
     raw["quality_gates"]["strict_length"] = 1.0
     (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 1, done.stdout + done.stderr
     gates = {g["gate"]: g for g in json.loads((project_copy / "reports" / "gates.json").read_text())["gates"]}
     assert gates["strict_length"]["passed"] is False
@@ -58,7 +66,7 @@ def test_a_failing_gate_exits_1(project_copy):
 def test_an_empty_dataset_fails_the_gates(project_copy):
     offline(project_copy / "evaluation.yaml")
     (project_copy / "data" / "eval_dataset.jsonl").write_text("")
-    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 1
     report = json.loads((project_copy / "reports" / "gates.json").read_text())
     assert all("the dataset is empty" in g["reason"] for g in report["gates"])
@@ -69,7 +77,7 @@ def test_config_error_exits_2_with_the_path_in_the_file(project_copy):
     gate = next(iter(raw["quality_gates"]))
     raw["quality_gates"][gate] = 1.3
     (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 2
     assert f"evaluation.yaml: quality_gates.{gate}: 1.3 is above 1.0" in done.stderr
 
@@ -80,7 +88,7 @@ def test_llm_judge_without_credentials_exits_2_before_evaluating(project_copy, m
     raw["scorers"]["safety"] = {}
     (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    done = run("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
+    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 2 and "needs OPENAI_API_KEY" in done.stderr
     assert not (project_copy / "reports").exists()
 

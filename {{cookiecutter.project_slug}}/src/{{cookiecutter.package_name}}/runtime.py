@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from importlib.metadata import PackageNotFoundError, version
 
 from .config import EvalConfig
@@ -25,12 +26,13 @@ class InfrastructureError(RuntimeError):
 
 
 def parse_version(text: str) -> tuple[int, ...]:
+    """Leading numeric release parts: '3.18.0rc1' -> (3, 18, 0)."""
     parts = []
     for piece in text.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = re.match(r"\d+", piece)
         if not digits:
             break
-        parts.append(int(digits))
+        parts.append(int(digits.group()))
     return tuple(parts)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..config import EvalConfig
 from ..dataset import load_records, rows_with_any
 from ..runtime import check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
-from .agent_loader import load_predict_fn, prepare_prompt
+from .agent_loader import PROMPT_ENV, load_predict_fn, prepare_prompt
 from .quality_gates import decide_gates, rows_from_assessments
 from .report import GateReport
 
@@ -51,6 +52,8 @@ def evaluate(config: EvalConfig, run_name: str = "evaluation") -> GateReport:
     from .scorers import build_scorers
 
     with mlflow.start_run(run_name=run_name) as run:
+        if os.environ.get(PROMPT_ENV):  # which prompt version was evaluated, for comparisons
+            mlflow.log_param("agent_prompt_uri", os.environ[PROMPT_ENV])
         result = mlflow.genai.evaluate(
             data=[r.as_mlflow_row() for r in records],
             predict_fn=predict_fn,

@@ -1,0 +1,49 @@
+"""Run-time checks: the MLflow version floor, environment defaults and judge credentials."""
+
+import pytest
+from conftest import PROJECT
+
+from {{ cookiecutter.package_name }} import runtime
+from {{ cookiecutter.package_name }}.config import load_config
+
+
+def test_parse_version():
+    assert runtime.parse_version("3.17.2") == (3, 17, 2)
+    assert runtime.parse_version("3.18.0rc1") == (3, 18, 0)
+    assert runtime.parse_version("3.9") == (3, 9)
+
+
+def test_installed_mlflow_meets_the_floor():
+    assert runtime.parse_version(runtime.check_mlflow_version()) >= runtime.MLFLOW_MIN
+
+
+def test_an_old_mlflow_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setattr(runtime, "version", lambda name: "3.9.0")
+    with pytest.raises(runtime.InfrastructureError, match=r"mlflow 3\.9\.0 is older than 3\.17\.2.*pip install 'mlflow>=3\.17\.2'"):
+        runtime.check_mlflow_version()
+
+
+def test_environment_defaults_do_not_override_the_user(monkeypatch):
+    config = load_config(PROJECT / "evaluation.yaml")
+    monkeypatch.setenv("MLFLOW_GENAI_EVAL_MAX_WORKERS", "7")
+    monkeypatch.delenv("MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT", raising=False)
+    monkeypatch.delenv("MLFLOW_MODEL_CATALOG_URI", raising=False)
+    runtime.apply_environment(config)
+    import os
+
+    assert os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] == "7"
+    assert os.environ["MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT"] == str(config.predict_rate_limit)
+    assert os.environ["MLFLOW_MODEL_CATALOG_URI"] == ""
+
+
+def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    openai = load_config(write_config(judge__model="openai:/gpt-4.1-mini", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    with pytest.raises(runtime.InfrastructureError, match="needs OPENAI_API_KEY"):
+        runtime.check_judge_credentials(openai)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    runtime.check_judge_credentials(openai)
+    databricks = load_config(write_config(judge__model="databricks", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    with pytest.raises(runtime.InfrastructureError, match="needs a Databricks workspace"):
+        runtime.check_judge_credentials(databricks)
