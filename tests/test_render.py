@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import bake
+from tests.conftest import DEFAULTS, bake
+
+DEFAULT_ANSWERS = {k: v for k, v in DEFAULTS.items() if k.startswith("journey_")}
 
 JOURNEYS = ("journey_regression", "journey_profiling", "journey_tracing", "journey_align_optimize")
 # Journey patterns cycled through the matrix: all on, all off, and each one alone, so every
@@ -72,8 +74,10 @@ BASE_FILES = {
             "cli.py",
             "config.py",
             "dataset.py",
+            "runs.py",
             "runtime.py",
             "scorer_catalog.py",
+            "ui_links.py",
             "agent/__init__.py",
             "agent/knowledge_base.json",
             "agent/knowledge_base.py",
@@ -98,14 +102,42 @@ BASE_FILES = {
             "test_config.py",
             "test_evaluate.py",
             "test_quality_gates.py",
+            "test_runs.py",
             "test_runtime.py",
+            "test_ui_links.py",
         )
     ),
 }
 
 
+# Files each journey adds when it is on.
+JOURNEY_FILES = {
+    "journey_regression": {
+        *(f"{PACKAGE}/regression/{name}" for name in (
+            "__init__.py", "changes.py", "commands.py", "pairing.py", "report.py", "run.py",
+            "significance.py", "verdict.py",
+        )),
+        f"{PACKAGE}/agent/candidate_prompt.txt",
+        "tests/test_regression.py",
+        "benchmarks/regression_benchmark.py",
+    },
+    "journey_profiling": {
+        *(f"{PACKAGE}/profiling/{name}" for name in (
+            "__init__.py", "budgets.py", "commands.py", "report.py", "run.py", "span_stats.py",
+        )),
+        "tests/test_profiling.py",
+        "benchmarks/profile_benchmark.py",
+    },
+    "journey_tracing": set(),
+    "journey_align_optimize": set(),
+}
+
+
 def expected_files(answers: dict) -> set[str]:
     files = set(BASE_FILES)
+    for journey, added in JOURNEY_FILES.items():
+        if answers.get(journey, DEFAULT_ANSWERS[journey]):
+            files |= added
     if answers["ci_provider"] == "github":
         files.add(".github/workflows/evaluate.yml")
     if answers["ci_provider"] == "gitlab":

@@ -151,3 +151,10 @@ def test_align_judge_instructions_use_judge_variables(write_config):
 def test_align_journey_needs_a_judge(write_config):
     message = problems(write_config(align=DELETE, journeys__align_optimize=True))
     assert "align: journeys.align_optimize is on; define align.judge" in message
+
+
+def test_record_ids_are_unique(write_config, project_copy):
+    (project_copy / "data" / "eval_dataset.jsonl").write_text(
+        '{"id": "a", "inputs": {"query": "x"}}\n{"id": "a", "inputs": {"query": "y"}}\n'
+    )
+    assert "eval_dataset.jsonl:2: id 'a' is already used on line 1" in problems(write_config())

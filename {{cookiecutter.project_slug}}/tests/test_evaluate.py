@@ -26,6 +26,9 @@ def offline(config_path):
         raw["agent"]["prompt"]["name"] = "support_agent_system"
         raw["scorers"] = {"pii": {}, "fact_coverage": {}, "refusal": {}}
         raw["quality_gates"] = {"pii": 1.0, "fact_coverage": 0.9, "refusal": 1.0}
+        if "regression" in raw:
+            raw["regression"]["baseline"] = {"prompt": "prompts:/support_agent_system@production"}
+            raw["regression"]["max_regressed_rows"] = {"pii": 0, "refusal": 0}
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return raw
 

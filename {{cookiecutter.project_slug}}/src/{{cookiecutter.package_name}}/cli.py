@@ -81,5 +81,21 @@ def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None)
     sys.exit(EXIT_PASS if report.passed else EXIT_GATE_FAILED)
 
 
+{%- if cookiecutter.journey_regression %}
+
+
+from .regression.commands import compare  # journeys register after the core commands
+
+cli.add_command(compare)
+{%- endif %}
+{%- if cookiecutter.journey_profiling %}
+
+
+from .profiling.commands import profile  # journeys register after the core commands
+
+cli.add_command(profile)
+{%- endif %}
+
+
 def main() -> None:
     cli()

@@ -49,7 +49,31 @@ SCHEMA: dict[str, Any] = {
         "judge": {"name": None, "instructions": None, "feedback_type": None, "model": None},
         "label_schema": None,
     },
+    "regression": {
+        "baseline": {"callable": None, "endpoint": None, "prompt": None, "prompt_file": None},
+        "candidate": {"callable": None, "endpoint": None, "prompt": None, "prompt_file": None},
+        "tolerance": None,
+        "max_regressed_rows": None,  # free-form keys: scorer names
+        "fail_on_significant_drop": None,
+        "alpha": None,
+    },
+    "profiling": {
+        "budgets": None,  # free-form keys: <SPAN_TYPE or trace>.<statistic>
+        "slowest_traces": None,
+        "context_token_budget": None,
+    },
 }
+PROMPT_URI = re.compile(r"^prompts:/[A-Za-z0-9][A-Za-z0-9_.-]*(/[0-9]+|@[A-Za-z][A-Za-z0-9_-]*)$")
+# MLflow's span types (mlflow.entities.SpanType), listed here so config checks need no MLflow.
+SPAN_TYPES = (
+    "AGENT", "CHAIN", "CHAT_MODEL", "EMBEDDING", "EVALUATOR", "GUARDRAIL", "LLM", "MEMORY",
+    "PARSER", "RERANKER", "RETRIEVER", "TASK", "TOOL", "UNKNOWN", "WORKFLOW",
+)
+LATENCY_STATS = ("mean_ms", "p50_ms", "p95_ms", "max_ms")
+TOKEN_STATS = (
+    "p50_input_tokens", "p95_input_tokens", "max_input_tokens",
+    "p50_output_tokens", "p95_output_tokens", "p95_total_tokens",
+)
 JUDGE_VARIABLES = {"inputs", "outputs", "expectations", "conversation", "trace"}  # make_judge's
 JUDGE_FEEDBACK_TYPES = ("yes_no", "bool", "float")
 
@@ -83,6 +107,38 @@ class AlignJudge:
 
 
 @dataclass(frozen=True)
+class AgentVersion:
+    """One agent version to compare: a callable, an endpoint, a registered prompt (with the
+    configured agent callable) or a prompt template file registered as a new version."""
+
+    callable: str | None = None
+    endpoint: str | None = None
+    prompt: str | None = None
+    prompt_file: str | None = None
+
+    def describe(self) -> str:
+        kind, value = next((k, v) for k, v in vars(self).items() if v)
+        return f"{kind} {value}"
+
+
+@dataclass(frozen=True)
+class RegressionSettings:
+    baseline: AgentVersion
+    candidate: AgentVersion
+    tolerance: float  # a numeric drop no larger than this is not a regression
+    max_regressed_rows: dict[str, int]  # per scorer; scorers not listed are not limited
+    fail_on_significant_drop: bool
+    alpha: float
+
+
+@dataclass(frozen=True)
+class ProfilingSettings:
+    budgets: dict[str, float]  # "RETRIEVER.p95_ms" -> 300.0; "trace.p95_input_tokens" -> 4000
+    slowest_traces: int
+    context_token_budget: int  # input tokens per LLM span above which context bloat is flagged
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     root: Path
     target: str
@@ -106,6 +162,8 @@ class EvalConfig:
     embedding_model: str
     journeys: dict[str, bool]
     align_judge: AlignJudge | None = None
+    regression: RegressionSettings | None = None
+    profiling: ProfilingSettings | None = None
 
     @property
     def uses_judge(self) -> bool:
@@ -297,6 +355,8 @@ class _Checker:
             embedding_model=embedding,
             journeys=journeys,
             align_judge=self.check_align_judge(journeys["align_optimize"]),
+            regression=self.check_regression(journeys["regression"], scorers, agent_callable),
+            profiling=self.check_profiling(journeys["profiling"]),
         )
 
     def check_align_judge(self, required: bool) -> AlignJudge | None:
@@ -322,6 +382,105 @@ class _Checker:
         model = self.text("align.judge.model", required=False) or None
         self.model_uri("align.judge.model", model if model not in (None, "databricks") else None)
         return AlignJudge(name, instructions, feedback_type, model)
+
+    def mapping(self, dotted: str, example: str) -> dict:
+        """An optional mapping setting; anything else is reported with an example."""
+        value = self.get(dotted, {}) or {}
+        if not isinstance(value, dict):
+            self.problem(dotted, f"must be a mapping such as {example}")
+            return {}
+        return value
+
+    def section(self, name: str, journey_on: bool) -> bool:
+        """Whether to validate an optional journey section; a journey that is on needs one."""
+        if self.get(name) is None:
+            if journey_on:
+                self.problem(name, f"journeys.{name} is on; add the {name} section (see the README)")
+            return False
+        return True
+
+    def check_agent_version(self, where: str, has_callable: bool) -> AgentVersion:
+        raw = self.get(where)
+        if not isinstance(raw, dict):
+            self.problem(where, "set one of callable, endpoint, prompt, prompt_file")
+            return AgentVersion()
+        version = AgentVersion(**{k: self.text(f"{where}.{k}", required=False) or None for k in vars(AgentVersion())})
+        chosen = [k for k, v in vars(version).items() if v]
+        if len(chosen) != 1:
+            self.problem(where, f"set exactly one of callable, endpoint, prompt, prompt_file (found {chosen or 'none'})")
+            return version
+        if version.callable and not CALLABLE.match(version.callable):
+            self.problem(f"{where}.callable", f"{version.callable!r} is not module.path:function")
+        if version.endpoint and not ENDPOINT.match(version.endpoint):
+            self.problem(f"{where}.endpoint", f"{version.endpoint!r} is not endpoints:/<endpoint-name>")
+        if version.prompt and not PROMPT_URI.match(version.prompt):
+            self.problem(f"{where}.prompt", f"{version.prompt!r} is not a prompt URI; use prompts:/<name>/<version> or prompts:/<name>@<alias>")
+        if version.prompt_file:
+            path = (self.root / version.prompt_file).resolve()
+            if not path.is_relative_to(self.root) or not path.is_file():
+                self.problem(f"{where}.prompt_file", f"{version.prompt_file!r} is not a file in the project")
+        if (version.prompt or version.prompt_file) and not has_callable:
+            self.problem(where, "a prompt version needs agent.callable (the agent that loads the prompt)")
+        return version
+
+    def check_regression(self, journey_on: bool, scorers: list[ScorerConfig], agent_callable: str | None) -> RegressionSettings | None:
+        if not self.section("regression", journey_on):
+            return None
+        names = {s.name for s in scorers}
+        limits = self.mapping("regression.max_regressed_rows", "safety: 0 (scorer name: largest number of regressed rows)")
+        checked = {}
+        for name, limit in limits.items():
+            where = f"regression.max_regressed_rows.{name}"
+            if name not in names:
+                self.problem(where, f"no scorer named {name!r}; limit one of {sorted(names)}")
+            elif isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                self.problem(where, f"{limit!r} must be a whole number of rows, 0 or more")
+            else:
+                checked[name] = limit
+        # A safety regression is never acceptable unless the config says otherwise.
+        for scorer in scorers:
+            if scorer.type == "safety":
+                checked.setdefault(scorer.name, 0)
+        alpha = self.number("regression.alpha", 0.05, 0, float)
+        if not 0 < alpha < 1:
+            self.problem("regression.alpha", f"{alpha} must lie between 0 and 1 (e.g. 0.05)")
+        flag = self.get("regression.fail_on_significant_drop", True)
+        if not isinstance(flag, bool):
+            self.problem("regression.fail_on_significant_drop", f"{flag!r} must be true or false")
+        return RegressionSettings(
+            baseline=self.check_agent_version("regression.baseline", bool(agent_callable)),
+            candidate=self.check_agent_version("regression.candidate", bool(agent_callable)),
+            tolerance=self.number("regression.tolerance", 0.0, 0, float),
+            max_regressed_rows=checked,
+            fail_on_significant_drop=flag is True,
+            alpha=alpha,
+        )
+
+    def check_profiling(self, journey_on: bool) -> ProfilingSettings | None:
+        if not self.section("profiling", journey_on):
+            return None
+        raw = self.mapping("profiling.budgets", "RETRIEVER.p95_ms: 300")
+        budgets = {}
+        for key, limit in raw.items():
+            where = f"profiling.budgets.{key}"
+            scope, _, stat = str(key).partition(".")
+            if scope != "trace" and scope not in SPAN_TYPES:
+                close = difflib.get_close_matches(scope, [*SPAN_TYPES, "trace"], n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                self.problem(where, f"{scope!r} is not a span type; {hint}use one of {[*SPAN_TYPES, 'trace']}")
+                continue
+            if stat not in LATENCY_STATS + TOKEN_STATS:
+                self.problem(where, f"{stat!r} is not a statistic; use one of {list(LATENCY_STATS + TOKEN_STATS)}")
+                continue
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
+                self.problem(where, f"{limit!r} must be a positive number")
+                continue
+            budgets[str(key)] = float(limit)
+        return ProfilingSettings(
+            budgets=budgets,
+            slowest_traces=self.number("profiling.slowest_traces", 5, 1),
+            context_token_budget=self.number("profiling.context_token_budget", 4000, 1),
+        )
 
     def check_prompt(self, target: str, name: str | None, alias: str) -> None:
         if name:

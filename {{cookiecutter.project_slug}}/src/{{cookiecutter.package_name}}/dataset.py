@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-ROW_KEYS = {"inputs", "expectations", "outputs"}
+ROW_KEYS = {"id", "inputs", "expectations", "outputs"}
+# Trace tag carrying a record's id, so runs can be compared row by row (see regression/).
+RECORD_ID_TAG = "eval.record_id"
 
 
 class DatasetError(ValueError):
@@ -18,11 +20,14 @@ class Record:
     line: int
     inputs: dict
     expectations: dict
+    id: str | None = None
 
     def as_mlflow_row(self) -> dict:
         row = {"inputs": self.inputs}
         if self.expectations:
             row["expectations"] = self.expectations
+        if self.id is not None:
+            row["tags"] = {RECORD_ID_TAG: self.id}
         return row
 
 
@@ -36,6 +41,7 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
         raise DatasetError(f"{label}: file not found; create it or fix dataset.path")
     records: list[Record] = []
     problems: list[str] = []
+    seen_ids: dict[str, int] = {}
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
@@ -66,7 +72,16 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
         refuse = expectations.get("should_refuse")
         if refuse is not None and not isinstance(refuse, bool):
             problems.append(f"{where}: 'should_refuse' must be true or false, not {refuse!r}")
-        records.append(Record(number, inputs, expectations))
+        record_id = row.get("id")
+        if record_id is not None:
+            if not isinstance(record_id, str) or not record_id.strip():
+                problems.append(f"{where}: 'id' must be a non-empty string")
+                record_id = None
+            elif record_id in seen_ids:
+                problems.append(f"{where}: id {record_id!r} is already used on line {seen_ids[record_id]}; ids must be unique")
+            else:
+                seen_ids[record_id] = number
+        records.append(Record(number, inputs, expectations, record_id))
     if problems:
         raise DatasetError("\n".join(problems))
     return records

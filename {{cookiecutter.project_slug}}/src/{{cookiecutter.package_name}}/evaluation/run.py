@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..config import EvalConfig
+from ..config import AgentVersion, EvalConfig
 from ..dataset import load_records, rows_with_any
 from ..runtime import check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
-from .agent_loader import PROMPT_ENV, load_predict_fn, prepare_prompt
+from .agent_loader import load_agent
 from .quality_gates import decide_gates, rows_from_assessments
 from .report import GateReport
 
@@ -33,7 +32,10 @@ def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> l
     return notes
 
 
-def evaluate(config: EvalConfig, run_name: str = "evaluation") -> GateReport:
+def evaluate(
+    config: EvalConfig, run_name: str = "evaluation", version: AgentVersion | None = None
+) -> GateReport:
+    """Evaluate the configured agent (or `version` of it) in a run named `run_name`."""
     records = load_records(config.dataset_path)
     check_judge_credentials(config)
     mlflow, experiment = connect(config)
@@ -45,18 +47,18 @@ def evaluate(config: EvalConfig, run_name: str = "evaluation") -> GateReport:
         report.gates = decide_gates(config.quality_gates, {}, [], applicable, 0)
         return report
 
-    override = prepare_prompt(config)
-    if override:
-        notes.append(override)
-    predict_fn = load_predict_fn(config)
+    agent = load_agent(config, version)
+    notes.extend(agent.notes)
     from .scorers import build_scorers
 
     with mlflow.start_run(run_name=run_name) as run:
-        if os.environ.get(PROMPT_ENV):  # which prompt version was evaluated, for comparisons
-            mlflow.log_param("agent_prompt_uri", os.environ[PROMPT_ENV])
+        if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
+            mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
+        if version:
+            mlflow.log_param("agent_version", version.describe())
         result = mlflow.genai.evaluate(
             data=[r.as_mlflow_row() for r in records],
-            predict_fn=predict_fn,
+            predict_fn=agent.predict_fn,
             scorers=build_scorers(config),
         )
     frame = result.result_df
