@@ -2,21 +2,33 @@
 
 Rules about the evaluation itself (scorers, gates, judges, Unity Catalog names) live in the
 rendered project's config module and run in the post-generation hook: one source of truth.
+
+Runs again on every `cruft update` (in a temporary folder, with the answers from .cruft.json):
+it only reads answers and the environment, never the template folder.
 """
 
 from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
+from pathlib import Path
+
+import yaml  # cookiecutter's own dependency, so the hook's interpreter has it
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SCORER_TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
 PYTHON_VERSION = re.compile(r"^3\.(1[0-9]|[2-9][0-9])$")
+# Free-text answers checked here rather than cookiecutter choice lists: with a config file,
+# cookiecutter only warns about a value outside a choice list and then ignores every later key.
 CHOICES = {"target": ("local", "databricks"), "ci_provider": ("github", "gitlab", "none")}
 JOURNEYS = ("journey_regression", "journey_profiling", "journey_tracing", "journey_align_optimize")
+# The words cookiecutter reads as yes/no (cookiecutter.prompt.YesNoPrompt); anything else in a
+# config file makes it warn and ignore the rest of the file.
+YES_NO_WORDS = {"1", "true", "t", "yes", "y", "on", "0", "false", "f", "no", "n", "off"}
 # Importing the project's package must not shadow the libraries it depends on.
 TAKEN_NAMES = {"mlflow", "yaml", "click", "rich", "pandas", "numpy", "scipy", "databricks", "tests"}
 
@@ -112,13 +124,59 @@ def validate(answers: dict) -> list[str]:
     return check_names(answers) + check_shapes(answers)
 
 
+def config_file_in_environment() -> Path | None:
+    """The config file COOKIECUTTER_CONFIG names (cookiecutter and cruft both read it). A relative
+    name is taken from where the command started ($PWD): the hook runs in the new project."""
+    name = os.environ.get("COOKIECUTTER_CONFIG", "").strip()
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else Path(os.environ.get("PWD", ".")) / path
+
+
+def check_team_defaults(default_context: dict, answers: dict) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for a config file's default_context: what cookiecutter drops quietly.
+
+    A journey that is not yes/no makes cookiecutter warn and ignore every key after it, so the
+    project would silently get template defaults: an error. A key that is not a question of this
+    template is ignored: a warning, since one config file may serve several templates.
+    """
+    errors, warnings = [], []
+    for key, value in default_context.items():
+        if str(key).startswith("_"):
+            continue
+        if key not in answers:
+            warnings.append(f"{key}: is not a question of this template, so cookiecutter ignored it; check its spelling in cookiecutter.json")
+        elif key in JOURNEYS and not isinstance(value, bool) and str(value).strip().lower() not in YES_NO_WORDS:
+            errors.append(f"{key}: {value!r} is not yes/no, so cookiecutter ignored it and every key after it; write true or false")
+    return errors, warnings
+
+
+def team_defaults_report(answers: dict) -> tuple[list[str], list[str]]:
+    """check_team_defaults on the file COOKIECUTTER_CONFIG names, each line naming the file."""
+    path = config_file_in_environment()
+    if path is None:
+        return [], []
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        return [], [f"COOKIECUTTER_CONFIG: could not re-read {path} to check it ({type(err).__name__}); name it by its absolute path"]
+    default_context = config.get("default_context") if isinstance(config, dict) else None
+    errors, warnings = check_team_defaults(default_context or {}, answers)
+    return [f"{path.name}: default_context.{e}" for e in errors], [f"{path.name}: default_context.{w}" for w in warnings]
+
+
 def rendered_answers() -> dict:
     # cookiecutter renders this file; tojson escapes every answer as JSON, quotes included.
     return json.loads(r"""{{ cookiecutter | tojson }}""")
 
 
 def main() -> int:
-    errors = validate(rendered_answers())
+    answers = rendered_answers()
+    team_errors, team_warnings = team_defaults_report(answers)
+    for warning in team_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    errors = team_errors + validate(answers)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if errors else 0

@@ -69,6 +69,44 @@ def test_gate_answers_as_text_or_mapping():
     assert pre.split_list(["pii", " length "]) == ["pii", "length"]
 
 
+def test_team_defaults_that_cookiecutter_would_drop_are_named():
+    default_context = {
+        "uc_catlog": "agents",
+        "journey_tracing": "maybe",
+        "journey_profiling": "yes",
+        "journey_regression": False,
+        "target": "databricks",
+        "_copy_without_render": [],
+    }
+    errors, warnings = pre.check_team_defaults(default_context, {**GOOD, "uc_catalog": "main"})
+    assert errors == ["journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after it; write true or false"]
+    assert warnings == ["uc_catlog: is not a question of this template, so cookiecutter ignored it; check its spelling in cookiecutter.json"]
+
+
+@pytest.mark.parametrize(
+    ("named", "expected"),
+    [("", None), ("/teams/defaults.yaml", "/teams/defaults.yaml"), ("teams/defaults.yaml", "/started/here/teams/defaults.yaml")],
+    ids=["unset", "absolute", "relative-to-where-the-command-started"],
+)
+def test_config_file_in_environment(monkeypatch, named, expected):
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", named)
+    monkeypatch.setenv("PWD", "/started/here")
+    found = pre.config_file_in_environment()
+    assert (str(found) if found else None) == expected
+
+
+def test_team_defaults_report_names_the_file(tmp_path: Path, monkeypatch):
+    (tmp_path / "team.yaml").write_text("default_context:\n  journey_tracing: maybe\n  uc_catalog: agents\n")
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", "team.yaml")
+    monkeypatch.setenv("PWD", str(tmp_path))
+    errors, warnings = pre.team_defaults_report({**GOOD, "uc_catalog": "agents"})
+    assert errors == ["team.yaml: default_context.journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after it; write true or false"]
+    assert warnings == []
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", "elsewhere.yaml")
+    errors, warnings = pre.team_defaults_report(GOOD)
+    assert errors == [] and warnings[0].startswith("COOKIECUTTER_CONFIG: could not re-read")
+
+
 def test_remove_empty_dirs_is_idempotent(tmp_path: Path):
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / "src").mkdir()

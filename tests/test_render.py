@@ -87,6 +87,7 @@ BASE_FILES = {
             "evaluation/__init__.py",
             "evaluation/agent_loader.py",
             "evaluation/code_scorers.py",
+            "evaluation/judge_cache.py",
             "evaluation/quality_gates.py",
             "evaluation/report.py",
             "evaluation/run.py",
@@ -101,12 +102,15 @@ BASE_FILES = {
             "test_code_scorers.py",
             "test_config.py",
             "test_evaluate.py",
+            "test_judge_cache.py",
+            "judge_test_double.py",
             "test_quality_gates.py",
             "test_runs.py",
             "test_runtime.py",
             "test_ui_links.py",
         )
     ),
+    "benchmarks/judge_cache_benchmark.py",
 }
 
 
@@ -128,8 +132,25 @@ JOURNEY_FILES = {
         "tests/test_profiling.py",
         "benchmarks/profile_benchmark.py",
     },
-    "journey_tracing": set(),
-    "journey_align_optimize": set(),
+    "journey_tracing": {
+        *(f"{PACKAGE}/tracing/{name}" for name in (
+            "__init__.py", "app.py", "commands.py", "custom_scorers.py", "grants.py",
+            "monitor_scorers.py", "monitoring.py", "plan.py", "setup.py",
+        )),
+        "tests/databricks_test_double.py",
+        "tests/test_tracing.py",
+    },
+    "journey_align_optimize": {
+        *(f"{PACKAGE}/align/{name}" for name in (
+            "__init__.py", "agreement.py", "alignment.py", "commands.py", "holdout.py", "judge.py",
+            "label_store.py", "labels.py", "optimization.py", "promotion.py", "readiness.py",
+            "report.py",
+        )),
+        "data/optimization_dataset.jsonl",
+        "tests/openai_test_double.py",
+        "tests/test_align_cycle.py",
+        "tests/test_align_optimize.py",
+    },
 }
 
 
@@ -138,6 +159,10 @@ def expected_files(answers: dict) -> set[str]:
     for journey, added in JOURNEY_FILES.items():
         if answers.get(journey, DEFAULT_ANSWERS[journey]):
             files |= added
+    if answers.get("target", "local") == "databricks":  # the Databricks Asset Bundle
+        files |= {"databricks.yml", "resources/evaluation_gates.job.yml", "tests/test_bundle.py"}
+        if answers.get("journey_tracing", DEFAULT_ANSWERS["journey_tracing"]):
+            files.add("resources/monitoring_setup.job.yml")
     if answers["ci_provider"] == "github":
         files.add(".github/workflows/evaluate.yml")
     if answers["ci_provider"] == "gitlab":

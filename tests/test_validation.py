@@ -14,6 +14,9 @@ CASES = {
     "package-not-identifier": ({"package_name": "my-agent"}, "package_name: 'my-agent' is not a valid Python package name"),
     "package-shadows-mlflow": ({"package_name": "mlflow"}, "package_name: 'mlflow' shadows an existing module"),
     "empty-name": ({"project_name": " ", "project_slug": "x"}, "project_name: is empty"),
+    # free-text answers, not cookiecutter choice lists: a config file's bad value stops generation
+    "target-not-a-choice": ({"target": "Databricks"}, "target: 'Databricks' is not one of ['local', 'databricks']"),
+    "ci-provider-not-a-choice": ({"ci_provider": "jenkins"}, "ci_provider: 'jenkins' is not one of ['github', 'gitlab', 'none']"),
     "gate-syntax": ({"quality_gates": "pii>0.9"}, "quality_gates: 'pii>0.9' is not name=threshold"),
     "gate-not-number": ({"quality_gates": "pii=high"}, "quality_gates: threshold 'high' of 'pii' is not a number"),
     "python-version": ({"python_version": "2.7"}, "python_version: '2.7' is not 3.10 or newer"),

@@ -44,6 +44,9 @@ def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypat
         runtime.check_judge_credentials(openai)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     runtime.check_judge_credentials(openai)
-    databricks = load_config(write_config(judge__model="databricks", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    databricks = load_config(write_config(
+        target="local", mlflow__tracking_uri="sqlite:///mlflow.db", mlflow__experiment="x",
+        agent__prompt__name="p", judge__model="databricks", scorers={"safety": {}}, quality_gates={"safety": 1.0},
+    ))
     with pytest.raises(runtime.InfrastructureError, match="needs a Databricks workspace"):
         runtime.check_judge_credentials(databricks)

@@ -50,6 +50,22 @@ def check_config(config_path: Path | None) -> None:
     click.echo(f"evaluation.yaml is valid: target {config.target}, scorers {scorers}")
 
 
+@cli.group("judge-cache")
+def judge_cache_group() -> None:
+    """The local cache of LLM-judge verdicts (judge.cache_dir in evaluation.yaml)."""
+
+
+@judge_cache_group.command("clear")
+@config_option
+def clear_judge_cache(config_path: Path | None) -> None:
+    """Delete every cached verdict, so the next evaluation judges every row again."""
+    from .evaluation.judge_cache import JudgeCache
+
+    config = load(config_path)
+    removed = JudgeCache(config.judge_cache_dir).clear()
+    click.echo(f"Removed {removed} cached verdict(s) from {config.judge_cache_dir}")
+
+
 @cli.command()
 @config_option
 @click.option("--run-name", default="evaluation", show_default=True, help="MLflow run name.")
@@ -60,7 +76,8 @@ def check_config(config_path: Path | None) -> None:
     default=None,
     help="Folder for gates.json and gates.md (default: reports/ in the project).",
 )
-def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None) -> None:
+@click.option("--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml).")
+def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None, no_judge_cache: bool) -> None:
     """Run the agent on the dataset, score it, apply the quality gates, write the report."""
     config = load(config_path)
     from .dataset import DatasetError
@@ -70,7 +87,7 @@ def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None)
     from .runtime import InfrastructureError
 
     try:
-        report = run_evaluation(config, run_name=run_name)
+        report = run_evaluation(config, run_name=run_name, use_cache=not no_judge_cache)
     except (DatasetError, InfrastructureError) as err:
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict
@@ -94,6 +111,22 @@ cli.add_command(compare)
 from .profiling.commands import profile  # journeys register after the core commands
 
 cli.add_command(profile)
+{%- endif %}
+{%- if cookiecutter.journey_tracing %}
+
+
+from .tracing.commands import monitoring, tracing  # journeys register after the core commands
+
+cli.add_command(tracing)
+cli.add_command(monitoring)
+{%- endif %}
+{%- if cookiecutter.journey_align_optimize %}
+
+
+from .align.commands import align, labels, optimize, promote, rollback  # journeys register last
+
+for command in (labels, align, optimize, promote, rollback):
+    cli.add_command(command)
 {%- endif %}
 
 

@@ -28,6 +28,8 @@ MODEL_URI = re.compile(r"^[a-z][a-z0-9_-]*:/[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 ENDPOINT = re.compile(r"^endpoints:/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 WAREHOUSE_ID = re.compile(r"^[0-9a-f]{16}$")
+# A user (e-mail), group name or service principal (application id): quoted with backticks in GRANTs.
+PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,254}$")
 LOCAL_PROMPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 DEFAULT_TRACKING_URI = {"local": "sqlite:///mlflow.db", "databricks": "databricks"}
@@ -36,18 +38,27 @@ JOURNEYS = ("regression", "profiling", "tracing", "align_optimize")
 SCHEMA: dict[str, Any] = {
     "target": None,
     "mlflow": {"tracking_uri": None, "experiment": None},
-    "judge": {"model": None},
+    "judge": {"model": None, "cache": None, "cache_dir": None},
     "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
     "dataset": {"path": None},
     "scorers": None,  # free-form keys, checked per scorer
     "quality_gates": None,  # free-form keys, checked against scorers
-    "concurrency": {"max_workers": None, "max_scorer_workers": None, "predict_rate_limit": None},
+    "concurrency": {
+        "max_workers": None,
+        "max_scorer_workers": None,
+        "predict_rate_limit": None,
+        "scorer_rate_limit": None,
+        "max_retries": None,
+    },
     "unity_catalog": {"catalog": None, "schema": None, "sql_warehouse_id": None},
     "models": {"reflection": None, "embedding": None},
     "journeys": {name: None for name in JOURNEYS},
     "align": {
         "judge": {"name": None, "instructions": None, "feedback_type": None, "model": None},
         "label_schema": None,
+        "labels": {"min_per_outcome": None, "holdout_fraction": None, "reviewers": None},
+        "retrieval_k": None,
+        "optimization": {"dataset": None, "optimizer": None, "max_metric_calls": None, "holdout_fraction": None},
     },
     "regression": {
         "baseline": {"callable": None, "endpoint": None, "prompt": None, "prompt_file": None},
@@ -61,6 +72,16 @@ SCHEMA: dict[str, Any] = {
         "budgets": None,  # free-form keys: <SPAN_TYPE or trace>.<statistic>
         "slowest_traces": None,
         "context_token_budget": None,
+    },
+    "tracing": {
+        "experiment": None,
+        "catalog": None,
+        "schema": None,
+        "table_prefix": None,
+        "sql_warehouse_id": None,
+        "judge_model": None,
+        "monitors": None,  # free-form keys: monitor names
+        "principals": None,
     },
 }
 PROMPT_URI = re.compile(r"^prompts:/[A-Za-z0-9][A-Za-z0-9_.-]*(/[0-9]+|@[A-Za-z][A-Za-z0-9_-]*)$")
@@ -106,6 +127,24 @@ class AlignJudge:
         return self.name
 
 
+PROMPT_OPTIMIZERS = ("gepa", "metaprompt")
+
+
+@dataclass(frozen=True)
+class AlignSettings:
+    """The align-optimize-deploy journey's settings besides the judge (align: in the file)."""
+
+    min_labels_per_outcome: int  # `align` needs this many expert labels of each outcome
+    label_holdout_fraction: float  # labels kept out of alignment to measure agreement
+    reviewers: tuple[str, ...]  # Databricks labeling session users
+    retrieval_k: int  # MemAlign: similar labelled examples shown to the judge
+    optimization_dataset: Path
+    optimization_dataset_label: str  # the path as written, for messages
+    optimizer: str  # one of PROMPT_OPTIMIZERS
+    max_metric_calls: int  # GEPA's evaluation budget
+    holdout_fraction: float  # records kept out of optimization; `promote` decides on them
+
+
 @dataclass(frozen=True)
 class AgentVersion:
     """One agent version to compare: a callable, an endpoint, a registered prompt (with the
@@ -139,6 +178,29 @@ class ProfilingSettings:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """A scorer run on a sample of production traces: a catalog scorer, or a custom @scorer."""
+
+    name: str
+    sample_rate: float  # share of traces scored, in (0, 1]
+    type: str | None = None  # a key of scorer_catalog.SCORERS
+    options: dict[str, Any] = field(default_factory=dict)
+    scorer: str | None = None  # module.path:attribute of a custom @scorer
+
+
+@dataclass(frozen=True)
+class TracingSettings:
+    experiment: str  # where production traces and the monitors live
+    catalog: str
+    schema: str
+    table_prefix: str | None  # None: the older schema-linked tables (see tracing/plan.py)
+    sql_warehouse_id: str  # "" until set (here, in unity_catalog or with --warehouse-id)
+    judge_model: str | None  # the model of monitored LLM judges
+    monitors: tuple[MonitorConfig, ...]
+    principals: tuple[str, ...]  # who gets MODIFY and SELECT on the trace tables
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     root: Path
     target: str
@@ -155,6 +217,10 @@ class EvalConfig:
     max_workers: int
     max_scorer_workers: int
     predict_rate_limit: float
+    scorer_rate_limit: float  # LLM judge calls per second; 0 lets MLflow decide
+    max_retries: int  # retries of a rate-limited or failed judge call
+    judge_cache: bool
+    judge_cache_dir: Path
     uc_catalog: str
     uc_schema: str
     sql_warehouse_id: str
@@ -162,8 +228,10 @@ class EvalConfig:
     embedding_model: str
     journeys: dict[str, bool]
     align_judge: AlignJudge | None = None
+    align: AlignSettings | None = None
     regression: RegressionSettings | None = None
     profiling: ProfilingSettings | None = None
+    tracing: TracingSettings | None = None
 
     @property
     def uses_judge(self) -> bool:
@@ -325,12 +393,7 @@ class _Checker:
         elif self.check_dataset:
             self.check_dataset_fits(dataset_path, dataset_label, scorers)
 
-        journeys = {}
-        for name in JOURNEYS:
-            value = self.get(f"journeys.{name}", False)
-            if not isinstance(value, bool):
-                self.problem(f"journeys.{name}", f"{value!r} must be true or false")
-            journeys[name] = value is True
+        journeys = {name: self.flag(f"journeys.{name}", False) for name in JOURNEYS}
 
         return EvalConfig(
             root=self.root,
@@ -347,6 +410,10 @@ class _Checker:
             quality_gates=gates,
             max_workers=self.number("concurrency.max_workers", 2, 1),
             max_scorer_workers=self.number("concurrency.max_scorer_workers", 2, 1),
+            scorer_rate_limit=self.number("concurrency.scorer_rate_limit", 0, 0, float),
+            max_retries=self.number("concurrency.max_retries", 3, 0),
+            judge_cache=self.flag("judge.cache", True),
+            judge_cache_dir=self.root / (self.text("judge.cache_dir", ".judge-cache", required=False) or ".judge-cache"),
             predict_rate_limit=self.number("concurrency.predict_rate_limit", 0, 0, float),
             uc_catalog=uc_catalog,
             uc_schema=uc_schema,
@@ -355,8 +422,11 @@ class _Checker:
             embedding_model=embedding,
             journeys=journeys,
             align_judge=self.check_align_judge(journeys["align_optimize"]),
+            align=self.check_align_settings(journeys["align_optimize"], agent_callable, prompt_name),
             regression=self.check_regression(journeys["regression"], scorers, agent_callable),
             profiling=self.check_profiling(journeys["profiling"]),
+            tracing=self.check_tracing(journeys["tracing"], judge, scorers,
+                                       (uc_catalog, uc_schema, warehouse, experiment)),
         )
 
     def check_align_judge(self, required: bool) -> AlignJudge | None:
@@ -382,6 +452,46 @@ class _Checker:
         model = self.text("align.judge.model", required=False) or None
         self.model_uri("align.judge.model", model if model not in (None, "databricks") else None)
         return AlignJudge(name, instructions, feedback_type, model)
+
+    def check_align_settings(self, journey_on: bool, agent_callable: str | None, prompt_name: str | None) -> AlignSettings | None:
+        if self.get("align") is None:
+            return None  # check_align_judge reports a missing section
+        if journey_on and not (agent_callable and prompt_name):
+            self.problem("agent", "journeys.align_optimize optimizes the agent's prompt; set agent.callable and agent.prompt.name")
+        fractions = {}
+        for key in ("labels.holdout_fraction", "optimization.holdout_fraction"):
+            fractions[key] = self.number(f"align.{key}", 0.3, 0, float)
+            if not 0 < fractions[key] < 1:
+                self.problem(f"align.{key}", f"{fractions[key]} must lie between 0 and 1 (e.g. 0.3)")
+        reviewers = self.get("align.labels.reviewers", []) or []
+        if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.strip() for r in reviewers):
+            self.problem("align.labels.reviewers", f"{reviewers!r} must be a list of user names (e-mail addresses on Databricks)")
+            reviewers = []
+        optimizer = self.text("align.optimization.optimizer", "gepa") or "gepa"
+        if optimizer not in PROMPT_OPTIMIZERS:
+            self.problem("align.optimization.optimizer", f"{optimizer!r} must be one of {list(PROMPT_OPTIMIZERS)}")
+        label = self.text("align.optimization.dataset", "data/optimization_dataset.jsonl") or "data/optimization_dataset.jsonl"
+        path = (self.root / label).resolve()
+        if not path.is_relative_to(self.root):  # whether it exists is checked by `optimize`
+            self.problem("align.optimization.dataset", f"{label!r} leads outside the project; keep it in the project (e.g. data/optimization_dataset.jsonl)")
+        return AlignSettings(
+            min_labels_per_outcome=self.number("align.labels.min_per_outcome", 5, 2),
+            label_holdout_fraction=fractions["labels.holdout_fraction"],
+            reviewers=tuple(r.strip() for r in reviewers),
+            retrieval_k=self.number("align.retrieval_k", 5, 1),
+            optimization_dataset=path,
+            optimization_dataset_label=label,
+            optimizer=optimizer,
+            max_metric_calls=self.number("align.optimization.max_metric_calls", 100, 1),
+            holdout_fraction=fractions["optimization.holdout_fraction"],
+        )
+
+    def flag(self, dotted: str, default: bool) -> bool:
+        value = self.get(dotted, default)
+        if not isinstance(value, bool):
+            self.problem(dotted, f"{value!r} must be true or false")
+            return default
+        return value
 
     def mapping(self, dotted: str, example: str) -> dict:
         """An optional mapping setting; anything else is reported with an example."""
@@ -444,15 +554,12 @@ class _Checker:
         alpha = self.number("regression.alpha", 0.05, 0, float)
         if not 0 < alpha < 1:
             self.problem("regression.alpha", f"{alpha} must lie between 0 and 1 (e.g. 0.05)")
-        flag = self.get("regression.fail_on_significant_drop", True)
-        if not isinstance(flag, bool):
-            self.problem("regression.fail_on_significant_drop", f"{flag!r} must be true or false")
         return RegressionSettings(
             baseline=self.check_agent_version("regression.baseline", bool(agent_callable)),
             candidate=self.check_agent_version("regression.candidate", bool(agent_callable)),
             tolerance=self.number("regression.tolerance", 0.0, 0, float),
             max_regressed_rows=checked,
-            fail_on_significant_drop=flag is True,
+            fail_on_significant_drop=self.flag("regression.fail_on_significant_drop", True),
             alpha=alpha,
         )
 
@@ -481,6 +588,85 @@ class _Checker:
             slowest_traces=self.number("profiling.slowest_traces", 5, 1),
             context_token_budget=self.number("profiling.context_token_budget", 4000, 1),
         )
+
+    def check_tracing(self, journey_on: bool, judge: str, scorers: list[ScorerConfig],
+                      defaults: tuple[str, str, str, str]) -> TracingSettings | None:
+        if not self.section("tracing", journey_on):
+            return None
+        uc_catalog, uc_schema, uc_warehouse, experiment = defaults
+        names = {}
+        for key, default in (("catalog", uc_catalog), ("schema", uc_schema), ("table_prefix", "")):
+            value = self.text(f"tracing.{key}", default, required=False) or ""
+            if value and not IDENTIFIER.match(value):
+                self.problem(f"tracing.{key}", f"{value!r} is not a Unity Catalog name; use letters, digits and '_' (it is quoted into GRANT statements)")
+            names[key] = value
+        warehouse = self.text("tracing.sql_warehouse_id", uc_warehouse, required=False) or ""
+        if warehouse and not WAREHOUSE_ID.match(warehouse):
+            self.problem("tracing.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id (16 hex characters)")
+        experiment = self.text("tracing.experiment", experiment, required=False) or experiment
+        model = self.text("tracing.judge_model", required=False) or (judge if judge != "none" else None)
+        if model and model != "databricks":
+            self.model_uri("tracing.judge_model", model)
+        principals = self.get("tracing.principals", []) or []
+        if not isinstance(principals, list):
+            self.problem("tracing.principals", "must be a list of users, groups or service principal ids")
+            principals = []
+        for principal in principals:
+            if not isinstance(principal, str) or not PRINCIPAL.match(principal):
+                self.problem("tracing.principals", f"{principal!r} is not a principal; use letters, digits, spaces and . _ @ + - (it is quoted into GRANT statements)")
+        if len(set(map(str, principals))) != len(principals):
+            self.problem("tracing.principals", "lists a principal twice")
+        return TracingSettings(
+            experiment=experiment,
+            catalog=names["catalog"],
+            schema=names["schema"],
+            table_prefix=names["table_prefix"] or None,
+            sql_warehouse_id=warehouse,
+            judge_model=model,
+            monitors=tuple(self.check_monitors(model, scorers)),
+            principals=tuple(p for p in principals if isinstance(p, str) and PRINCIPAL.match(p)),
+        )
+
+    def check_monitors(self, model: str | None, scorers: list[ScorerConfig]) -> list[MonitorConfig]:
+        """Production traces carry no expectations. What each platform runs is checked by the
+        tracing plan, which knows the platform from the tracking URI."""
+        configured = {s.name: s for s in scorers}
+        monitors = []
+        for name, raw in self.mapping("tracing.monitors", "safety: {sample_rate: 1.0}").items():
+            where = f"tracing.monitors.{name}"
+            if not isinstance(raw, dict) or not isinstance(name, str) or not SCORER_NAME.match(name):
+                self.problem(where, "use name: {sample_rate: 0.5} (a name of lowercase letters, digits and '_')")
+                continue
+            options = dict(raw)
+            rate = options.pop("sample_rate", None)
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+                self.problem(f"{where}.sample_rate", f"{rate!r} must be a share of traces above 0 and at most 1")
+                continue
+            custom = options.pop("scorer", None)
+            if custom is not None:
+                if not isinstance(custom, str) or not CALLABLE.match(custom) or options:
+                    self.problem(where, "a custom monitor is scorer: module.path:attribute (an @scorer) and sample_rate only")
+                else:
+                    monitors.append(MonitorConfig(name, float(rate), scorer=custom))
+                continue
+            reused = configured.get(name) if not options else None
+            kind = reused.type if reused else options.pop("type", name)
+            options = dict(reused.options) if reused else options
+            spec = SCORERS.get(kind)
+            if spec is None:
+                self.problem(where, f"unknown scorer {kind!r}; choose from {sorted(SCORERS)} or set scorer: module:attribute")
+                continue
+            unknown = sorted(set(options) - set(spec.options)) + [k for k in spec.required_options if not options.get(k)]
+            if unknown:
+                self.problem(where, f"options {unknown} do not fit {kind}; it takes {sorted(spec.options) or 'none'}")
+                continue
+            if spec.applies_if_any:
+                self.problem(where, f"{kind} needs expectations {list(spec.applies_if_any)}, which production traces do not carry; monitor a scorer that reads inputs and outputs only")
+            elif spec.needs_judge and not model:
+                self.problem(where, f"{kind} is an LLM judge; set tracing.judge_model (databricks on Databricks, gateway:/<endpoint> on an MLflow server)")
+            else:
+                monitors.append(MonitorConfig(name, float(rate), type=kind, options=options))
+        return monitors
 
     def check_prompt(self, target: str, name: str | None, alias: str) -> None:
         if name:

@@ -60,6 +60,8 @@ def apply_environment(config: EvalConfig) -> None:
     os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_WORKERS", str(config.max_workers))
     os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_SCORER_WORKERS", str(config.max_scorer_workers))
     os.environ.setdefault("MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT", str(config.predict_rate_limit))
+    os.environ.setdefault("MLFLOW_GENAI_EVAL_SCORER_RATE_LIMIT", str(config.scorer_rate_limit))
+    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_RETRIES", str(config.max_retries))
 
 
 def check_judge_credentials(config: EvalConfig) -> None:

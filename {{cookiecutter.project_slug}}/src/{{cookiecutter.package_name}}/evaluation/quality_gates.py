@@ -97,7 +97,7 @@ def decide_gates(
         if unpredicted:
             reasons.append(f"{unpredicted} row(s) failed to predict")
         if errored:
-            first = next(r.errors[name][0] for r in rows if r.errors.get(name))
+            first = " ".join(next(r.errors[name][0] for r in rows if r.errors.get(name)).split())
             reasons.append(f"{errored} row(s) errored in the scorer (first: {first[:160]})")
         if unparsed:
             reasons.append(f"{unparsed} row(s) got a value that is not a score")

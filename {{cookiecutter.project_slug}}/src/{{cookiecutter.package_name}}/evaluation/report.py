@@ -18,6 +18,7 @@ class GateReport:
     rows: int
     gates: list[GateResult]
     notes: list[str] = field(default_factory=list)
+    judge_cache: dict | None = None  # hits, misses, judge calls saved (None: no LLM judge cached)
 
     @property
     def passed(self) -> bool:
@@ -33,6 +34,7 @@ class GateReport:
             "rows": self.rows,
             "gates": [g.as_dict() for g in self.gates],
             "notes": self.notes,
+            "judge_cache": self.judge_cache,
         }
 
 

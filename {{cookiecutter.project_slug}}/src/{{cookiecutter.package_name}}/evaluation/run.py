@@ -9,6 +9,7 @@ from ..dataset import load_records, rows_with_any
 from ..runtime import check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
 from .agent_loader import load_agent
+from .judge_cache import JudgeCache
 from .quality_gates import decide_gates, rows_from_assessments
 from .report import GateReport
 
@@ -32,8 +33,18 @@ def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> l
     return notes
 
 
+def judge_cache(config: EvalConfig, enabled: bool = True) -> JudgeCache | None:
+    """The verdict cache when LLM judges run and neither evaluation.yaml nor the CLI turned it off."""
+    if enabled and config.judge_cache and config.uses_judge:
+        return JudgeCache(config.judge_cache_dir)
+    return None
+
+
 def evaluate(
-    config: EvalConfig, run_name: str = "evaluation", version: AgentVersion | None = None
+    config: EvalConfig,
+    run_name: str = "evaluation",
+    version: AgentVersion | None = None,
+    use_cache: bool = True,
 ) -> GateReport:
     """Evaluate the configured agent (or `version` of it) in a run named `run_name`."""
     records = load_records(config.dataset_path)
@@ -51,6 +62,7 @@ def evaluate(
     notes.extend(agent.notes)
     from .scorers import build_scorers
 
+    cache = judge_cache(config, use_cache)
     with mlflow.start_run(run_name=run_name) as run:
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
             mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
@@ -59,12 +71,18 @@ def evaluate(
         result = mlflow.genai.evaluate(
             data=[r.as_mlflow_row() for r in records],
             predict_fn=agent.predict_fn,
-            scorers=build_scorers(config),
+            scorers=build_scorers(config, cache),
         )
     frame = result.result_df
     traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
     rows = rows_from_assessments(traces, {s.name for s in config.scorers})
     report.run_id = run.info.run_id
+    if cache is not None:
+        report.judge_cache = cache.stats.as_dict()
+        notes.append(
+            f"Judge cache: {cache.stats.hits} verdicts reused (judge calls saved), "
+            f"{cache.stats.misses} judged now."
+        )
     report.gates = decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records))
     return report
 

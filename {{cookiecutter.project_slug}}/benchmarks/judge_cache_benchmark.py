@@ -1,0 +1,87 @@
+"""LLM-judge verdict cache: judge calls and wall time for a first run, an unchanged re-run and a
+candidate whose outputs changed on k rows, against a loopback judge test double that answers
+every call after a fixed latency (200 ms by default).
+
+    python benchmarks/judge_cache_benchmark.py [--latency 0.2] [--changed 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "tests"))
+
+from judge_test_double import JudgeTestDouble  # the test double lives with the tests
+
+from {{ cookiecutter.package_name }}.agent.support_agent import predict
+from {{ cookiecutter.package_name }}.config import AgentVersion, load_config
+from {{ cookiecutter.package_name }}.evaluation.run import evaluate
+
+JUDGES = {"safety": {}, "relevance": {}}
+CHANGED: set[str] = set()  # queries whose answer the candidate changes
+
+
+def candidate(query: str) -> str:
+    """The sample agent, with a changed answer on the rows in CHANGED."""
+    answer = predict(query)
+    return answer + " Is there anything else I can help with?" if query in CHANGED else answer
+
+
+def project(folder: Path) -> Path:
+    for name in ("data", "src"):
+        shutil.copytree(PROJECT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
+    raw.update(target="local")
+    raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": "judge-cache-benchmark"}
+    raw["judge"] = {"model": "openai:/test-judge", "cache": True, "cache_dir": ".judge-cache"}
+    raw["agent"]["prompt"]["name"] = "support_agent_system"
+    raw["scorers"] = {"pii": {}, **JUDGES}
+    raw["quality_gates"] = {"pii": 1.0, "safety": 1.0}
+    for journey in ("regression", "profiling", "tracing", "align_optimize"):
+        raw.pop(journey if journey != "align_optimize" else "align", None)
+        raw["journeys"][journey] = False
+    (folder / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return folder / "evaluation.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per judge call")
+    parser.add_argument("--changed", type=int, default=3, help="rows whose output the candidate changes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, JudgeTestDouble(latency_s=args.latency) as double:
+        os.environ.update(OPENAI_API_KEY="test-key", OPENAI_API_BASE=double.base_url)
+        config = load_config(project(Path(tmp)))
+        queries = [line for line in (Path(tmp) / "data" / "eval_dataset.jsonl").read_text().splitlines() if line]
+        answered = [json.loads(q)["inputs"]["query"] for q in queries]
+        CHANGED.update(q for q in answered if q and "?" in q and "Ignore" not in q)
+        CHANGED.intersection_update(sorted(CHANGED)[: args.changed])
+        runs = [
+            ("first run", None),
+            ("re-run, unchanged", None),
+            (f"candidate, {len(CHANGED)} outputs changed", AgentVersion(callable="__main__:candidate")),
+        ]
+        print(f"{len(answered)} rows, {len(JUDGES)} LLM judges, {args.latency * 1000:.0f} ms per judge call")
+        print(f"{'run':34s} {'wall s':>7s} {'judge calls':>12s} {'hits':>5s} {'misses':>7s}")
+        for name, version in runs:
+            before, start = double.calls, time.perf_counter()
+            report = evaluate(config, run_name=name.split(",")[0].replace(" ", "-"), version=version)
+            wall = time.perf_counter() - start
+            stats = report.judge_cache
+            print(f"{name:34s} {wall:7.1f} {double.calls - before:12d} {stats['hits']:5d} {stats['misses']:7d}")
+        expected = len(CHANGED) * len(JUDGES)
+        print(f"target for the candidate: exactly {len(CHANGED)} calls per LLM judge = {expected}")
+
+
+if __name__ == "__main__":
+    main()
