@@ -157,4 +157,4 @@ def test_record_ids_are_unique(write_config, project_copy):
     (project_copy / "data" / "eval_dataset.jsonl").write_text(
         '{"id": "a", "inputs": {"query": "x"}}\n{"id": "a", "inputs": {"query": "y"}}\n'
     )
-    assert "eval_dataset.jsonl:2: id 'a' is already used on line 1" in problems(write_config())
+    assert "eval_dataset.jsonl:2: id 'a' is already used at data/eval_dataset.jsonl:1;" in problems(write_config())

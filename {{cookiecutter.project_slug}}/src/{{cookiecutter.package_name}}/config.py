@@ -40,7 +40,7 @@ SCHEMA: dict[str, Any] = {
     "mlflow": {"tracking_uri": None, "experiment": None},
     "judge": {"model": None, "cache": None, "cache_dir": None},
     "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
-    "dataset": {"path": None},
+    "dataset": {"path": None, "table": None, "sql_warehouse_id": None},
     "scorers": None,  # free-form keys, checked per scorer
     "quality_gates": None,  # free-form keys, checked against scorers
     "concurrency": {
@@ -211,7 +211,7 @@ class EvalConfig:
     agent_endpoint: str | None
     prompt_name: str | None
     prompt_alias: str
-    dataset_path: Path
+    dataset_path: Path | None  # None when the dataset is a Unity Catalog table
     scorers: tuple[ScorerConfig, ...]
     quality_gates: dict[str, float]
     max_workers: int
@@ -232,6 +232,16 @@ class EvalConfig:
     regression: RegressionSettings | None = None
     profiling: ProfilingSettings | None = None
     tracing: TracingSettings | None = None
+    dataset_table: str | None = None  # catalog.schema.table, read through a SQL warehouse
+    dataset_warehouse_id: str = ""
+
+    @property
+    def dataset_label(self) -> str:
+        """Where the records come from, as messages name it."""
+        if self.dataset_table:
+            return f"table {self.dataset_table}"
+        path = self.dataset_path
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else path.name
 
     @property
     def uses_judge(self) -> bool:
@@ -386,12 +396,15 @@ class _Checker:
 
         scorers = self.check_scorers(judge)
         gates = self.check_gates(scorers)
-        dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
-        dataset_path = (self.root / dataset_label).resolve()
-        if not dataset_path.is_relative_to(self.root):
-            self.problem("dataset.path", f"{dataset_label!r} leads outside the project; keep the dataset in the project (e.g. data/eval_dataset.jsonl)")
-        elif self.check_dataset:
-            self.check_dataset_fits(dataset_path, dataset_label, scorers)
+        dataset_table, dataset_warehouse = self.check_dataset_table(target, warehouse)
+        dataset_path = None
+        if not dataset_table:
+            dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
+            dataset_path = (self.root / dataset_label).resolve()
+            if not dataset_path.is_relative_to(self.root):
+                self.problem("dataset.path", f"{dataset_label!r} leads outside the project; keep the dataset in the project (e.g. data/eval_dataset.jsonl)")
+            elif self.check_dataset:
+                self.check_dataset_fits(dataset_path, dataset_label, scorers)
 
         journeys = {name: self.flag(f"journeys.{name}", False) for name in JOURNEYS}
 
@@ -406,6 +419,8 @@ class _Checker:
             prompt_name=prompt_name or None,
             prompt_alias=prompt_alias,
             dataset_path=dataset_path,
+            dataset_table=dataset_table,
+            dataset_warehouse_id=dataset_warehouse,
             scorers=tuple(scorers),
             quality_gates=gates,
             max_workers=self.number("concurrency.max_workers", 2, 1),
@@ -759,6 +774,25 @@ class _Checker:
             gates[name] = float(threshold)
         return gates
 
+    def check_dataset_table(self, target: str, uc_warehouse: str) -> tuple[str | None, str]:
+        """dataset.table and the warehouse that reads it; its rows are checked when they are read."""
+        table = self.text("dataset.table", required=False)
+        if not table:
+            return None, ""
+        if self.get("dataset.path") is not None:
+            self.problem("dataset", "set one of dataset.path (a JSONL file) and dataset.table (catalog.schema.table), not both")
+        if target != "databricks":
+            self.problem("dataset.table", f"{table!r} is a Unity Catalog table, read through a Databricks SQL warehouse; set target: databricks, or use dataset.path")
+        parts = table.split(".")
+        if len(parts) != 3 or not all(IDENTIFIER.match(p) for p in parts):
+            self.problem("dataset.table", f"{table!r} is not catalog.schema.table; use three names of letters, digits and underscores")
+        warehouse = self.text("dataset.sql_warehouse_id", uc_warehouse, required=False) or ""
+        if not warehouse:
+            self.problem("dataset.sql_warehouse_id", "is empty; a table is read through a SQL warehouse: set dataset.sql_warehouse_id or unity_catalog.sql_warehouse_id")
+        elif not WAREHOUSE_ID.match(warehouse):
+            self.problem("dataset.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id; use the 16 hex characters from the warehouse's connection details")
+        return table, warehouse
+
     def check_dataset_fits(self, path: Path, label: str, scorers: list[ScorerConfig]) -> None:
         try:
             records = load_records(path, label)
@@ -766,7 +800,14 @@ class _Checker:
             for line in str(err).splitlines():
                 self.problem("dataset.path", line)
             return
-        for scorer in scorers:
-            needs = SCORERS[scorer.type].applies_if_any
-            if records and needs and not any(k in r.expectations for r in records for k in needs):
-                self.problem(f"scorers.{scorer.name}", f"{scorer.type} needs rows with expectations {list(needs)} but {label} has none; add them or remove the scorer")
+        self.problems.extend(dataset_fit_problems(records, label, scorers))
+
+
+def dataset_fit_problems(records: list, label: str, scorers) -> list[str]:
+    """Scorers that can score no record of the dataset, as `scorers.<name>: why` lines."""
+    problems = []
+    for scorer in scorers:
+        needs = SCORERS[scorer.type].applies_if_any
+        if records and needs and not any(k in r.expectations for r in records for k in needs):
+            problems.append(f"scorers.{scorer.name}: {scorer.type} needs rows with expectations {list(needs)} but {label} has none; add them or remove the scorer")
+    return problems

@@ -39,18 +39,27 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
     label = label or path.name
     if not path.is_file():
         raise DatasetError(f"{label}: file not found; create it or fix dataset.path")
-    records: list[Record] = []
+    rows: list[tuple[int, str, object]] = []
     problems: list[str] = []
-    seen_ids: dict[str, int] = {}
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
-        where = f"{label}:{number}"
         try:
-            row = json.loads(text)
+            rows.append((number, f"{label}:{number}", json.loads(text)))
         except json.JSONDecodeError as err:
-            problems.append(f"{where}: invalid JSON ({err.msg}); write one JSON object per line")
-            continue
+            problems.append(f"{label}:{number}: invalid JSON ({err.msg}); write one JSON object per line")
+    return check_records(rows, problems)
+
+
+def check_records(rows: list[tuple[int, str, object]], problems: list[str] | None = None) -> list[Record]:
+    """Records from (line or row number, where, parsed row); raise DatasetError naming every bad row.
+
+    The one set of record rules, whether the rows come from a file or a Unity Catalog table.
+    """
+    problems = list(problems or [])
+    records: list[Record] = []
+    seen_ids: dict[str, str] = {}
+    for number, where, row in rows:
         if not isinstance(row, dict):
             problems.append(f"{where}: a record must be a JSON object with an 'inputs' object")
             continue
@@ -58,6 +67,8 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
         if unknown:
             problems.append(f"{where}: unknown key(s) {unknown}; allowed: {sorted(ROW_KEYS)}")
         inputs, expectations = row.get("inputs"), row.get("expectations", {})
+        if expectations is None:  # a table's NULL: no expectations
+            expectations = {}
         if not isinstance(inputs, dict) or not inputs:
             problems.append(f"{where}: 'inputs' must be a non-empty object of predict arguments")
             continue
@@ -78,9 +89,9 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
                 problems.append(f"{where}: 'id' must be a non-empty string")
                 record_id = None
             elif record_id in seen_ids:
-                problems.append(f"{where}: id {record_id!r} is already used on line {seen_ids[record_id]}; ids must be unique")
+                problems.append(f"{where}: id {record_id!r} is already used at {seen_ids[record_id]}; ids must be unique")
             else:
-                seen_ids[record_id] = number
+                seen_ids[record_id] = where
         records.append(Record(number, inputs, expectations, record_id))
     if problems:
         raise DatasetError("\n".join(problems))

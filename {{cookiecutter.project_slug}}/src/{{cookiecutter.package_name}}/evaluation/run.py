@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import AgentVersion, EvalConfig
-from ..dataset import load_records, rows_with_any
+from ..config import AgentVersion, EvalConfig, dataset_fit_problems
+from ..dataset import DatasetError, Record, load_records, rows_with_any
 from ..runtime import check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
 from .agent_loader import load_agent
@@ -33,6 +33,19 @@ def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> l
     return notes
 
 
+def read_dataset(config: EvalConfig) -> list[Record]:
+    """The records to evaluate: the JSONL file, or the Unity Catalog table (read on every run)."""
+    if not config.dataset_table:
+        return load_records(config.dataset_path, config.dataset_label)
+    from ..dataset_table import read_table
+
+    records = read_table(config.dataset_table, config.dataset_warehouse_id)
+    problems = dataset_fit_problems(records, config.dataset_label, config.scorers)
+    if problems:  # what check-config checks for a file, checked once the table's rows are here
+        raise DatasetError("\n".join(problems))
+    return records
+
+
 def judge_cache(config: EvalConfig, enabled: bool = True) -> JudgeCache | None:
     """The verdict cache when LLM judges run and neither evaluation.yaml nor the CLI turned it off."""
     if enabled and config.judge_cache and config.uses_judge:
@@ -47,8 +60,8 @@ def evaluate(
     use_cache: bool = True,
 ) -> GateReport:
     """Evaluate the configured agent (or `version` of it) in a run named `run_name`."""
-    records = load_records(config.dataset_path)
     check_judge_credentials(config)
+    records = read_dataset(config)
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))

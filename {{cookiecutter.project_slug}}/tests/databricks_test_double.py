@@ -1,20 +1,21 @@
-"""TEST DOUBLE of the Databricks workspace REST endpoints the tracing journey touches, on loopback.
+"""TEST DOUBLE of the Databricks workspace REST endpoints this project touches, on loopback.
 
 Only for tests: no Databricks workspace is reachable from them, ever. It keeps just enough state
 (experiments and their tags, SQL warehouses, trace locations, scheduled scorers, effective UC
-grants) for the real MLflow and databricks-sdk clients to run `tracing setup`, `tracing grants
---check` and `monitoring ...` against it, and records every request so tests can assert what was
-sent. An endpoint it does not know answers 501 and is listed in `unhandled`.
+grants, tables read by SQL statements) for the real MLflow and databricks-sdk clients to run
+`tracing setup`, `tracing grants --check`, `monitoring ...` and the dataset.table reader against
+it, and records every request so tests can assert what was sent. An endpoint it does not know
+answers 501 and is listed in `unhandled`.
 
 Point a process at it with DATABRICKS_HOST=double.host and any DATABRICKS_TOKEN.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlparse
+import re
+from urllib.parse import unquote
+
+from loopback import LoopbackServer
 
 STATUS = {
     "RESOURCE_DOES_NOT_EXIST": 404,
@@ -30,6 +31,7 @@ TABLE_TAGS = {
     "logs_table_name": "mlflow.experiment.databricksTraceLogStorageTable",
     "annotations_table_name": "mlflow.experiment.databricksTraceAnnotationsTable",
 }
+SELECT_TABLE = re.compile(r"^SELECT \* FROM `(\w+)`\.`(\w+)`\.`(\w+)`$")
 
 
 class ApiError(Exception):
@@ -38,69 +40,32 @@ class ApiError(Exception):
         self.code, self.message = code, message
 
 
-class DatabricksTestDouble:
+class DatabricksTestDouble(LoopbackServer):
     def __init__(self, warehouses: dict[str, str] | None = None):
+        super().__init__()
         self.warehouses = dict(warehouses or {})  # id -> state, e.g. "RUNNING"
         self.experiments: dict[str, dict] = {}  # id -> {"name", "tags"}
         self.schema_locations: set[tuple[str, str]] = set()
         self.prefix_locations: set[tuple[str, str, str]] = set()
         self.scheduled_scorers: dict[str, list[dict]] = {}  # experiment id -> scorer configs
         self.grants: dict[tuple[str, str], set[str]] = {}  # (securable full name, principal) -> privileges
+        # catalog.schema.table -> (column names, rows of JSON_ARRAY values: text or None)
+        self.tables: dict[str, tuple[list[str], list[list]]] = {}
+        self.statements: dict[str, dict] = {}
+        self.rows_per_chunk = 2  # small, so readers must page
+        self.pending_polls = 1  # a statement answers PENDING this often before it is done
         self.requests: list[dict] = []
         self.unhandled: list[str] = []
-        self._lock = threading.Lock()
-        double = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def handle_any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                url = urlparse(self.path)
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    body = {}  # protobuf (OTLP spans): tests decode `raw`
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                request = {
-                    "method": self.command, "path": url.path, "query": query, "body": body, "raw": raw,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                }
-                with double._lock:
-                    double.requests.append(request)
-                    try:
-                        status, reply = 200, double.route(self.command, url.path, query, body)
-                    except ApiError as err:
-                        status = STATUS.get(err.code, 400)
-                        reply = {"error_code": err.code, "message": err.message}
-                        if err.code == "NOT_IMPLEMENTED":
-                            double.unhandled.append(f"{self.command} {url.path}")
-                data = json.dumps(reply).encode() if reply is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = handle_any
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def host(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: dict):
+        with self._lock:
+            self.requests.append(request)
+            try:
+                return self.route(request["method"], request["path"], request["query"], request["body"])
+            except ApiError as err:
+                if err.code == "NOT_IMPLEMENTED":
+                    self.unhandled.append(f"{request['method']} {request['path']}")
+                return STATUS.get(err.code, 400), {"error_code": err.code, "message": err.message}
 
     # -- what tests read -------------------------------------------------------------------
     def calls(self, method: str, path_prefix: str) -> list[dict]:
@@ -144,6 +109,12 @@ class DatabricksTestDouble:
             return body  # the trace info, stored as sent
         if parts[:4] == ["api", "2.0", "managed-evals", "scheduled-scorers"]:
             return self.scheduled_scorers_api(method, parts[4], body)
+        if path.rstrip("/") == "/api/2.0/sql/statements" and method == "POST":
+            return self.execute_statement(body)
+        if parts[:4] == ["api", "2.0", "sql", "statements"] and len(parts) == 5 and method == "GET":
+            return self.statement_response(parts[4])
+        if parts[:4] == ["api", "2.0", "sql", "statements"] and parts[5:7] == ["result", "chunks"]:
+            return self.result_chunk(parts[4], int(parts[7]))
         if parts[:4] == ["api", "2.1", "unity-catalog", "effective-permissions"]:
             return self.effective_permissions(parts[5], query.get("principal"))
         raise ApiError("NOT_IMPLEMENTED", f"the test double does not emulate {method} {path}")
@@ -262,3 +233,52 @@ class DatabricksTestDouble:
             if name == full_name and (principal is None or who == principal)
         ]
         return {"privilege_assignments": assignments}
+
+    # -- SQL statements: SELECT * FROM a table, as the Statement Execution API answers it -----
+    def execute_statement(self, body: dict) -> dict:
+        if body.get("warehouse_id") not in self.warehouses:
+            raise ApiError("RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {body.get('warehouse_id')} does not exist")
+        statement_id = f"stmt-{len(self.statements) + 1}"
+        found = SELECT_TABLE.match(body.get("statement", ""))
+        name = ".".join(found.groups()) if found else None
+        self.statements[statement_id] = {"table": name, "polls_left": self.pending_polls, "body": body}
+        return self.statement_response(statement_id, polling=False)
+
+    def statement_response(self, statement_id: str, polling: bool = True) -> dict:
+        if statement_id not in self.statements:
+            raise ApiError("RESOURCE_DOES_NOT_EXIST", f"statement {statement_id} does not exist")
+        statement = self.statements[statement_id]
+        if polling:
+            statement["polls_left"] -= 1
+        if statement["polls_left"] > 0:
+            return {"statement_id": statement_id, "status": {"state": "PENDING"}}
+        if statement["table"] not in self.tables:
+            message = f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {statement['table']} cannot be found."
+            if statement["table"] is None:
+                message = "[PARSE_SYNTAX_ERROR] the test double only runs SELECT * FROM `c`.`s`.`t`"
+            return {"statement_id": statement_id, "status": {"state": "FAILED", "error": {"message": message}}}
+        columns, rows = self.tables[statement["table"]]
+        chunks = max(1, -(-len(rows) // self.rows_per_chunk))
+        return {
+            "statement_id": statement_id,
+            "status": {"state": "SUCCEEDED"},
+            "manifest": {
+                "format": "JSON_ARRAY",
+                "schema": {"column_count": len(columns), "columns": [
+                    {"name": c, "type_name": "STRING", "position": i} for i, c in enumerate(columns)
+                ]},
+                "total_chunk_count": chunks,
+                "total_row_count": len(rows),
+            },
+            "result": self.result_chunk(statement_id, 0),
+        }
+
+    def result_chunk(self, statement_id: str, index: int) -> dict:
+        _, rows = self.tables[self.statements[statement_id]["table"]]
+        start = index * self.rows_per_chunk
+        page = rows[start : start + self.rows_per_chunk]
+        chunk = {"chunk_index": index, "row_offset": start, "row_count": len(page), "data_array": page}
+        if start + self.rows_per_chunk < len(rows):
+            chunk["next_chunk_index"] = index + 1
+            chunk["next_chunk_internal_link"] = f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index + 1}"
+        return chunk
