@@ -115,6 +115,7 @@ BASE_FILES = {
         )
     ),
     "benchmarks/judge_cache_benchmark.py",
+    "benchmarks/throughput_benchmark.py",
 }
 
 

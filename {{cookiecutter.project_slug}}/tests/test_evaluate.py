@@ -1,6 +1,7 @@
 """End to end and offline: `evaluate` runs MLflow GenAI on the sample agent and applies the gates."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -103,3 +104,44 @@ def test_help_does_not_import_mlflow():
     )
     assert done.stdout.strip().endswith("False"), done.stdout + done.stderr
     assert "evaluate" in done.stdout and "check-config" in done.stdout
+
+
+def store_contents(project):
+    """Journal mode, and per run: traces, assessments by name and kind, metrics."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    with sqlite3.connect(project / "mlflow.db") as db:
+        journal = db.execute("PRAGMA journal_mode").fetchone()[0]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    report = json.loads((project / "reports" / "gates.json").read_text())
+    run = client.get_run(report["run_id"])
+    traces = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=1000)
+    assessments = sorted(
+        (t.info.request_preview, a.name, "feedback" if a.feedback else "expectation",
+         json.dumps(a.feedback.value if a.feedback else a.expectation.value))
+        for t in traces for a in t.info.assessments
+    )
+    return journal, len(traces), assessments, run.data.metrics, [
+        (g["gate"], g["observed"], g["rows_scored"]) for g in report["gates"]
+    ]
+
+
+def test_the_faster_sqlite_store_loses_nothing(project_copy, tmp_path_factory):
+    """WAL (mlflow.sqlite_wal, on by default) changes how the store syncs, not what it holds."""
+    offline(project_copy / "evaluation.yaml")
+    plain = tmp_path_factory.mktemp("rollback-journal")
+    shutil.copytree(project_copy, plain, dirs_exist_ok=True)
+    raw = yaml.safe_load((plain / "evaluation.yaml").read_text())
+    raw["mlflow"]["sqlite_wal"] = False
+    (plain / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    for project in (project_copy, plain):
+        done = run_cli("evaluate", "--config", str(project / "evaluation.yaml"), cwd=project)
+        assert done.returncode == 0, done.stdout + done.stderr
+    fast, slow = store_contents(project_copy), store_contents(plain)
+    assert (fast[0], slow[0]) == ("wal", "delete")
+    rows = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
+    assert fast[1] == slow[1] == len(rows)
+    assert fast[2] == slow[2] and len(fast[2]) > fast[1]  # every assessment, the same values
+    assert fast[3] == slow[3] and fast[4] == slow[4]

@@ -50,3 +50,25 @@ def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypat
     ))
     with pytest.raises(runtime.InfrastructureError, match="needs a Databricks workspace"):
         runtime.check_judge_credentials(databricks)
+
+
+def test_only_the_configured_sqlite_store_is_switched_to_wal(tmp_path):
+    import dataclasses
+
+    import sqlalchemy
+
+    config = load_config(PROJECT / "evaluation.yaml")
+    store = dataclasses.replace(config, tracking_uri=f"sqlite:///{tmp_path / 'store.db'}", sqlite_wal=True)
+    assert runtime.tune_sqlite_store(store) is True
+    assert runtime.tune_sqlite_store(dataclasses.replace(store, sqlite_wal=False)) is False
+    assert runtime.tune_sqlite_store(dataclasses.replace(store, tracking_uri="databricks")) is False
+
+    def modes(path):
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        with engine.connect() as connection:
+            found = [connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")]
+        engine.dispose()
+        return found
+
+    assert modes(tmp_path / "store.db") == ["wal", 1]  # synchronous 1 = NORMAL
+    assert modes(tmp_path / "someone-elses.db") == ["delete", 2]  # untouched: FULL

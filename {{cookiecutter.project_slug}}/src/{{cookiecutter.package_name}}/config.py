@@ -37,7 +37,7 @@ DEFAULT_TRACKING_URI = {"local": "sqlite:///mlflow.db", "databricks": "databrick
 JOURNEYS = ("regression", "profiling", "tracing", "align_optimize")
 SCHEMA: dict[str, Any] = {
     "target": None,
-    "mlflow": {"tracking_uri": None, "experiment": None},
+    "mlflow": {"tracking_uri": None, "experiment": None, "sqlite_wal": None},
     "judge": {"model": None, "cache": None, "cache_dir": None},
     "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
     "dataset": {"path": None, "table": None, "sql_warehouse_id": None},
@@ -234,6 +234,7 @@ class EvalConfig:
     tracing: TracingSettings | None = None
     dataset_table: str | None = None  # catalog.schema.table, read through a SQL warehouse
     dataset_warehouse_id: str = ""
+    sqlite_wal: bool = True  # WAL journal and synchronous=NORMAL for a sqlite store (runtime.py)
 
     @property
     def dataset_label(self) -> str:
@@ -420,6 +421,7 @@ class _Checker:
             prompt_alias=prompt_alias,
             dataset_path=dataset_path,
             dataset_table=dataset_table,
+            sqlite_wal=self.flag("mlflow.sqlite_wal", True),
             dataset_warehouse_id=dataset_warehouse,
             scorers=tuple(scorers),
             quality_gates=gates,
