@@ -4,6 +4,7 @@ suite, then `make eval` offline. Covers the default answers and the everything-o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,17 @@ def test_make_eval_passes_its_gates_offline(installed):
     assert markdown.startswith("## Quality gates: PASS")
     assert "No LLM judge is configured" in markdown
     assert (installed / "mlflow.db").is_file()
+
+
+def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
+    """The installed combinations target local; the Databricks target's bundle, UC-table dataset
+    and config tests need no install, so they run from the rendered source."""
+    project = bake(tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         "tests/test_bundle.py", "tests/test_dataset_table.py", "tests/test_config.py"],
+        cwd=project, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout

@@ -109,6 +109,21 @@ def test_a_missing_table_fails_with_the_warehouse_message_and_the_fix(workspace)
     assert "check the name, SELECT permission and dataset.sql_warehouse_id" in message
 
 
+def test_an_unknown_warehouse_is_named_with_the_fix(workspace):
+    with pytest.raises(DatasetError) as raised:
+        read_table(TABLE, "fedcba9876543210", poll_seconds=0)
+    assert str(raised.value).startswith(f"dataset.table {TABLE}: the SQL warehouse fedcba9876543210 refused the query (")
+    assert "check dataset.sql_warehouse_id" in str(raised.value)
+
+
+def test_without_a_workspace_the_error_says_what_to_set(monkeypatch, tmp_path):
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(DatasetError, match="no Databricks workspace to read it from .*set DATABRICKS_HOST and DATABRICKS_TOKEN"):
+        read_table(TABLE, WAREHOUSE, poll_seconds=0)
+
+
 def test_a_table_without_inputs_is_refused(workspace):
     workspace.tables[TABLE] = (["id", "question"], [["a", "Hi"]])
     with pytest.raises(DatasetError, match="has no 'inputs' column \\(columns: id, question\\)"):

@@ -32,6 +32,7 @@ def quoted_table(table: str) -> str:
 def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float = 1.0) -> list[Record]:
     """Every row of `table` as a checked Record; DatasetError names the table and the fix."""
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import DatabricksError
     from databricks.sdk.service.sql import (
         Disposition,
         ExecuteStatementRequestOnWaitTimeout,
@@ -40,16 +41,28 @@ def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float =
     )
 
     statement = f"SELECT * FROM {quoted_table(table)}"
-    client = client or WorkspaceClient()
+    try:
+        client = client or WorkspaceClient()
+    except ValueError as err:  # the SDK's "cannot configure default credentials"
+        raise DatasetError(
+            f"dataset.table {table}: no Databricks workspace to read it from ({str(err).split(',')[0]}); "
+            "set DATABRICKS_HOST and DATABRICKS_TOKEN (or DATABRICKS_CONFIG_PROFILE), or use dataset.path"
+        ) from err
     api = client.statement_execution
-    response = api.execute_statement(
-        statement=statement,
-        warehouse_id=warehouse_id,
-        disposition=Disposition.INLINE,  # at most 25 MiB of rows, plenty for an evaluation set
-        format=Format.JSON_ARRAY,
-        wait_timeout=WAIT_TIMEOUT,
-        on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
-    )
+    try:
+        response = api.execute_statement(
+            statement=statement,
+            warehouse_id=warehouse_id,
+            disposition=Disposition.INLINE,  # at most 25 MiB of rows, plenty for an evaluation set
+            format=Format.JSON_ARRAY,
+            wait_timeout=WAIT_TIMEOUT,
+            on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
+        )
+    except DatabricksError as err:
+        raise DatasetError(
+            f"dataset.table {table}: the SQL warehouse {warehouse_id} refused the query ({err}); "
+            "check dataset.sql_warehouse_id and your access to it"
+        ) from err
     deadline = time.monotonic() + MAX_WAIT_SECONDS
     while response.status.state in (StatementState.PENDING, StatementState.RUNNING):
         if time.monotonic() > deadline:
