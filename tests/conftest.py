@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,17 @@ def bake(output_dir: Path, **answers) -> Path:
     """Render with --no-input and the given answers; returns the project folder."""
     return Path(
         cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir))
+    )
+
+
+def make(project: Path, *targets: str) -> subprocess.CompletedProcess:
+    """A rendered project's Makefile target, with this virtualenv's Python as the user's."""
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, f"PYTHON={sys.executable}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -19,7 +19,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.conftest import DEFAULTS, TEMPLATE
+from tests.conftest import DEFAULTS, TEMPLATE, make
 
 TEAM_DEFAULTS = TEMPLATE / "examples" / "team-defaults.yaml"
 RENDERED = "{{cookiecutter.project_slug}}"
@@ -98,16 +98,6 @@ def start_repo(template: Path, output_dir: Path, **answers) -> Path:
     git(project, "init", "--quiet", "--initial-branch", "main")
     commit_all(project, "Render the template")
     return project
-
-
-def make(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args, f"PYTHON={sys.executable}"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:

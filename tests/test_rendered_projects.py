@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, bake
+from tests.conftest import TEMPLATE, bake, make
 
 EVERYTHING_ON = {
     "project_name": "Everything On",
@@ -24,16 +24,6 @@ EVERYTHING_ON = {
     "ci_provider": "gitlab",
 }
 COMBINATIONS = {"defaults": {}, "everything-on": EVERYTHING_ON}
-
-
-def make(project: Path, *targets: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["make", "--no-print-directory", *targets, f"PYTHON={sys.executable}"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=None,
-    )
 
 
 @pytest.fixture(scope="module", params=list(COMBINATIONS), ids=list(COMBINATIONS))
@@ -79,7 +69,7 @@ def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
          "tests/test_bundle.py", "tests/test_dataset_table.py", "tests/test_config.py"],
-        cwd=project, capture_output=True, text=True,
+        cwd=project, capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONPATH": str(project / "src")},
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
