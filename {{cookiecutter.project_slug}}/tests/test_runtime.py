@@ -72,3 +72,30 @@ def test_only_the_configured_sqlite_store_is_switched_to_wal(tmp_path):
 
     assert modes(tmp_path / "store.db") == ["wal", 1]  # synchronous 1 = NORMAL
     assert modes(tmp_path / "someone-elses.db") == ["delete", 2]  # untouched: FULL
+
+
+def test_the_checkpoint_leaves_everything_in_the_store_file(tmp_path):
+    """A connection still open at exit keeps recent commits in mlflow.db-wal; the exit hook folds
+    them into mlflow.db, so copying or caching that file alone loses nothing."""
+    import dataclasses
+    import shutil
+    import sqlite3
+
+    store = tmp_path / "store.db"
+    config = dataclasses.replace(load_config(PROJECT / "evaluation.yaml"), tracking_uri=f"sqlite:///{store}", sqlite_wal=True)
+    runtime.tune_sqlite_store(config)
+    writer = sqlite3.connect(store)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE runs (id TEXT)")
+    writer.execute("INSERT INTO runs VALUES ('r1')")
+    writer.commit()  # committed, still open: the row is in the WAL only
+
+    def rows_in_a_copy(name):
+        shutil.copy(store, tmp_path / name)
+        with sqlite3.connect(tmp_path / name) as copy:
+            return copy.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+
+    assert rows_in_a_copy("before.db") == 0
+    runtime.checkpoint_sqlite_stores()
+    assert rows_in_a_copy("after.db") == 1
+    writer.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
 import sqlite3
@@ -88,7 +90,21 @@ def tune_sqlite_store(config: EvalConfig) -> bool:
     _TUNED_STORES.add(os.path.realpath(uri[len(SQLITE_PREFIX) :]))
     if not event.contains(Engine, "connect", _sqlite_pragmas):  # once per process
         event.listen(Engine, "connect", _sqlite_pragmas)
+        atexit.register(checkpoint_sqlite_stores)
     return True
+
+
+def checkpoint_sqlite_stores() -> None:
+    """Fold the write-ahead log into the store file, so that mlflow.db alone (a CI cache, a copy)
+    holds every run and trace even if a connection was left open."""
+    for path in sorted(_TUNED_STORES):
+        if not os.path.exists(path):
+            continue
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=20)) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # another process holds it; the log keeps the data safe
+            pass
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
