@@ -46,12 +46,13 @@ def workspace(double, monkeypatch, tmp_path):
     return double
 
 
-def read(double, table=TABLE):
+def read(table=TABLE):
+    """The table through the test double (the `workspace` fixture points the SDK at it)."""
     return read_table(table, WAREHOUSE, poll_seconds=0)
 
 
 def test_a_table_is_read_through_the_warehouse_page_by_page(workspace):
-    records = read(workspace)
+    records = read()
     assert [r.id for r in records] == ["r1", "r2", "r3", "r4", "r5"]
     assert records[0].inputs == {"query": "What is the refund window?"}
     assert records[0].expectations == {"expected_facts": ["30 days"]}
@@ -79,7 +80,7 @@ def test_mlflow_managed_dataset_tables_give_their_record_ids(workspace):
         ["dataset_record_id", "inputs", "expectations", "tags", "source"],
         [["d-1", json.dumps({"query": "Hi"}), None, "{}", None]],
     )
-    (record,) = read(workspace)
+    (record,) = read()
     assert record.id == "d-1" and record.inputs == {"query": "Hi"}
 
 
@@ -91,7 +92,7 @@ def test_every_bad_row_is_named_with_the_fix(workspace):
         ["a", json.dumps({"query": "y"}), None],
     ])
     with pytest.raises(DatasetError) as raised:
-        read(workspace)
+        read()
     lines = str(raised.value).splitlines()
     assert lines == [
         f"dataset.table {TABLE} row 1: column inputs is not JSON (" + repr("{not json") + "); store a JSON object",
@@ -103,7 +104,7 @@ def test_every_bad_row_is_named_with_the_fix(workspace):
 
 def test_a_missing_table_fails_with_the_warehouse_message_and_the_fix(workspace):
     with pytest.raises(DatasetError) as raised:
-        read(workspace, "main.evals.nope")
+        read("main.evals.nope")
     message = str(raised.value)
     assert message.startswith("dataset.table main.evals.nope: reading it failed ([TABLE_OR_VIEW_NOT_FOUND]")
     assert "check the name, SELECT permission and dataset.sql_warehouse_id" in message
@@ -127,13 +128,13 @@ def test_without_a_workspace_the_error_says_what_to_set(monkeypatch, tmp_path):
 def test_a_table_without_inputs_is_refused(workspace):
     workspace.tables[TABLE] = (["id", "question"], [["a", "Hi"]])
     with pytest.raises(DatasetError, match="has no 'inputs' column \\(columns: id, question\\)"):
-        read(workspace)
+        read()
 
 
 @pytest.mark.parametrize("table", ["main.evals", "main.evals.t; DROP TABLE x", "main.`evals`.t", "a.b.c.d"])
 def test_unsafe_names_never_reach_the_warehouse(workspace, table):
     with pytest.raises(DatasetError, match="is not catalog.schema.table"):
-        read(workspace, table)
+        read(table)
     assert workspace.requests == []
 
 
