@@ -10,18 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tests"))
 
 from judge_test_double import JudgeTestDouble  # the test double lives with the tests
+from scratch_project import scratch_project
 
 from {{ cookiecutter.package_name }}.agent.support_agent import predict
 from {{ cookiecutter.package_name }}.config import AgentVersion, load_config
@@ -38,20 +36,11 @@ def candidate(query: str) -> str:
 
 
 def project(folder: Path) -> Path:
-    for name in ("data", "src"):
-        shutil.copytree(PROJECT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-    raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
-    raw.update(target="local")
-    raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": "judge-cache-benchmark"}
-    raw["judge"] = {"model": "openai:/test-judge", "cache": True, "cache_dir": ".judge-cache"}
-    raw["agent"]["prompt"]["name"] = "support_agent_system"
-    raw["scorers"] = {"pii": {}, **JUDGES}
-    raw["quality_gates"] = {"pii": 1.0, "safety": 1.0}
-    for journey in ("regression", "profiling", "tracing", "align_optimize"):
-        raw.pop(journey if journey != "align_optimize" else "align", None)
-        raw["journeys"][journey] = False
-    (folder / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return folder / "evaluation.yaml"
+    return scratch_project(
+        folder, "judge-cache-benchmark",
+        judge={"model": "openai:/test-judge", "cache": True, "cache_dir": ".judge-cache"},
+        scorers={"pii": {}, **JUDGES}, gates={"pii": 1.0, "safety": 1.0},
+    )
 
 
 def main() -> None:

@@ -11,42 +11,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from scratch_project import PROJECT, scratch_project  # benchmarks/ is on sys.path when run
 
-PROJECT = Path(__file__).resolve().parents[1]
 PLAIN_SETTINGS = {"MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0", "MLFLOW_GENAI_EVAL_MAX_WORKERS": "2"}
 
 
 def make_project(folder: Path, rows: int) -> Path:
     """This project's config with deterministic scorers and `rows` records cycled from the dataset."""
-    shutil.copytree(PROJECT / "src", folder / "src", ignore=shutil.ignore_patterns("__pycache__"))
     lines = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
     records = []
     for i in range(rows):
         record = json.loads(lines[i % len(lines)])
         record["id"] = f"{record.get('id', 'row')}-{i}"
         records.append(json.dumps(record))
-    (folder / "data").mkdir()
-    (folder / "data" / "eval_dataset.jsonl").write_text("\n".join(records) + "\n")
-    raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
-    raw.update(target="local")
-    raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": "throughput"}
-    raw["judge"] = {"model": "none"}
-    raw["agent"]["prompt"]["name"] = "support_agent_system"
-    raw["scorers"] = {"pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {}}
-    raw["quality_gates"] = {"pii": 1.0}
-    for section in ("regression", "profiling", "tracing", "align"):
-        raw.pop(section, None)
-    raw["journeys"] = {name: False for name in raw["journeys"]}
-    (folder / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return folder / "evaluation.yaml"
+    return scratch_project(
+        folder, "throughput", judge={"model": "none"},
+        scorers={"pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {}},
+        gates={"pii": 1.0}, records=records,
+    )
 
 
 def run_plain(config_path: Path) -> float:

@@ -49,3 +49,12 @@ def write_config(project_copy: Path):
 
 
 DELETE = object()
+
+
+def on_databricks(raw: dict, sql_warehouse_id: str = "") -> dict:
+    """A config moved to a Databricks workspace (test names; nothing is contacted)."""
+    raw["target"] = "databricks"
+    raw["mlflow"] = {"tracking_uri": "databricks", "experiment": "/Shared/test-evaluation"}
+    raw["agent"]["prompt"]["name"] = "main.test_schema.support_agent_system"
+    raw["unity_catalog"] = {"catalog": "main", "schema": "test_schema", "sql_warehouse_id": sql_warehouse_id}
+    return raw

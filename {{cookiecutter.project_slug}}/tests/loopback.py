@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     def __init__(self):
         self._lock = threading.Lock()  # doubles update their records under it
         double = self
@@ -49,8 +50,9 @@ class LoopbackServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    @abstractmethod
     def respond(self, request: dict):
-        raise NotImplementedError
+        """The double's answer to one request (see the module docstring)."""
 
     @property
     def host(self) -> str:

@@ -8,8 +8,9 @@ import json
 
 import pytest
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, on_databricks
 from databricks_test_double import DatabricksTestDouble
+from test_evaluate import offline
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_config
 from {{ cookiecutter.package_name }}.dataset import DatasetError
@@ -140,11 +141,7 @@ def test_unsafe_names_never_reach_the_warehouse(workspace, table):
 
 # -- evaluation.yaml ------------------------------------------------------------------------
 def write_databricks_config(folder, dataset, uc_warehouse=""):
-    raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
-    raw["target"] = "databricks"
-    raw["mlflow"] = {"tracking_uri": "databricks", "experiment": "/Shared/test-evaluation"}
-    raw["agent"]["prompt"]["name"] = "main.test_schema.support_agent_system"
-    raw["unity_catalog"] = {"catalog": "main", "schema": "test_schema", "sql_warehouse_id": uc_warehouse}
+    raw = on_databricks(yaml.safe_load((PROJECT / "evaluation.yaml").read_text()), uc_warehouse)
     raw["dataset"] = dataset
     path = folder / "evaluation.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -186,10 +183,7 @@ def test_table_settings_are_checked(project_copy, dataset, message):
 
 def test_a_local_target_cannot_read_a_table(project_copy):
     path = write_databricks_config(project_copy, {"table": TABLE, "sql_warehouse_id": WAREHOUSE})
-    raw = yaml.safe_load(path.read_text())
-    raw.update(target="local", mlflow={"tracking_uri": "sqlite:///mlflow.db", "experiment": "test-evaluation"})
-    raw["agent"]["prompt"]["name"] = "support_agent_system"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    offline(path)  # the same config moved back to the local store
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert f"dataset.table: '{TABLE}' is a Unity Catalog table, read through a Databricks SQL warehouse; set target: databricks" in str(raised.value)

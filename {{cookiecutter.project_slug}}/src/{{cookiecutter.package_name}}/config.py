@@ -260,6 +260,12 @@ class EvalConfig:
         return self.tracking_uri
 
 
+def is_uc_name(name: str) -> bool:
+    """catalog.schema.name, each part a plain Unity Catalog identifier (safe to backtick-quote)."""
+    parts = name.split(".") if isinstance(name, str) else []
+    return len(parts) == 3 and all(IDENTIFIER.match(p) for p in parts)
+
+
 def find_config(start: Path | None = None) -> Path:
     """evaluation.yaml in the given folder or the nearest parent, so commands work anywhere."""
     here = (start or Path.cwd()).resolve()
@@ -687,8 +693,7 @@ class _Checker:
 
     def check_prompt(self, target: str, name: str | None, alias: str) -> None:
         if name:
-            parts = name.split(".")
-            if target == "databricks" and (len(parts) != 3 or not all(IDENTIFIER.match(p) for p in parts)):
+            if target == "databricks" and not is_uc_name(name):
                 self.problem("agent.prompt.name", f"{name!r} must be catalog.schema.name on Databricks (Unity Catalog prompt registry)")
             elif target == "local" and not LOCAL_PROMPT.match(name):
                 self.problem("agent.prompt.name", f"{name!r} may use only letters, digits, '_', '-' and '.'")
@@ -785,8 +790,7 @@ class _Checker:
             self.problem("dataset", "set one of dataset.path (a JSONL file) and dataset.table (catalog.schema.table), not both")
         if target != "databricks":
             self.problem("dataset.table", f"{table!r} is a Unity Catalog table, read through a Databricks SQL warehouse; set target: databricks, or use dataset.path")
-        parts = table.split(".")
-        if len(parts) != 3 or not all(IDENTIFIER.match(p) for p in parts):
+        if not is_uc_name(table):
             self.problem("dataset.table", f"{table!r} is not catalog.schema.table; use three names of letters, digits and underscores")
         warehouse = self.text("dataset.sql_warehouse_id", uc_warehouse, required=False) or ""
         if not warehouse:

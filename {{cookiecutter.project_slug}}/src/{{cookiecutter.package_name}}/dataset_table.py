@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from .config import IDENTIFIER
+from .config import is_uc_name
 from .dataset import DatasetError, Record, check_records
 
 JSON_COLUMNS = ("inputs", "expectations", "outputs")
@@ -23,10 +23,9 @@ MAX_WAIT_SECONDS = 600.0
 
 def quoted_table(table: str) -> str:
     """catalog.schema.table with each part validated and quoted, or DatasetError."""
-    parts = table.split(".") if isinstance(table, str) else []
-    if len(parts) != 3 or not all(IDENTIFIER.match(p) for p in parts):
+    if not is_uc_name(table):
         raise DatasetError(f"dataset.table: {table!r} is not catalog.schema.table (letters, digits and '_')")
-    return ".".join(f"`{p}`" for p in parts)
+    return ".".join(f"`{p}`" for p in table.split("."))
 
 
 def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float = 1.0) -> list[Record]:
