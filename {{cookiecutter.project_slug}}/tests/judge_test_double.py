@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from loopback import LoopbackServer
+from loopback import LoopbackServer, chat_completion
 
 FAIL_MARKER = "UNSAFE-ANSWER"
 
@@ -32,14 +32,7 @@ class JudgeTestDouble(LoopbackServer):
         text = json.dumps(body.get("messages", []))
         verdict = "no" if FAIL_MARKER in text else "yes"
         content = json.dumps({"result": verdict, "rationale": f"test double says {verdict}"})
-        return {
-            "id": "chatcmpl-test-double",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body.get("model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
-        }
+        return chat_completion("chatcmpl-test-double", body.get("model"), content, usage=(20, 5))
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
+def chat_completion(completion_id: str, model: str | None, content: str, usage: tuple[int, int]) -> dict:
+    """An OpenAI chat-completions reply carrying `content`, as OpenAI-compatible doubles answer."""
+    prompt_tokens, completion_tokens = usage
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
 class LoopbackServer(ABC):
     def __init__(self):
         self._lock = threading.Lock()  # doubles update their records under it
