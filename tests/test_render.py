@@ -117,6 +117,7 @@ BASE_FILES = {
     "benchmarks/judge_cache_benchmark.py",
     "benchmarks/throughput_benchmark.py",
     "benchmarks/scratch_project.py",
+    "benchmarks/store_cpu.py",
 }
 
 
