@@ -335,6 +335,14 @@ class _Checker:
             return None
         return value.strip()
 
+    def warehouse_id(self, dotted: str, default: str = "") -> str:
+        """A SQL warehouse id or "" (not set); a malformed one is a problem."""
+        warehouse = self.text(dotted, default, required=False) or ""
+        if warehouse and not WAREHOUSE_ID.match(warehouse):
+            self.problem(dotted, f"{warehouse!r} is not a SQL warehouse id; use the 16 hex characters "
+                                 "from the warehouse's connection details")
+        return warehouse
+
     def number(self, dotted: str, default: float, minimum: float, kind: type = int) -> Any:
         value = self.get(dotted, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -392,9 +400,7 @@ class _Checker:
         for key, value in (("catalog", uc_catalog), ("schema", uc_schema)):
             if value and not IDENTIFIER.match(value):
                 self.problem(f"unity_catalog.{key}", f"{value!r} is not a valid Unity Catalog name; use letters, digits and underscores, starting with a letter or underscore")
-        warehouse = self.text("unity_catalog.sql_warehouse_id", "", required=False) or ""
-        if warehouse and not WAREHOUSE_ID.match(warehouse):
-            self.problem("unity_catalog.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id; use the 16 hex characters from the warehouse's connection details, or leave it empty")
+        warehouse = self.warehouse_id("unity_catalog.sql_warehouse_id")
 
         reflection = self.text("models.reflection", "", required=False) or ""
         embedding = self.text("models.embedding", "", required=False) or ""
@@ -623,9 +629,7 @@ class _Checker:
             if value and not IDENTIFIER.match(value):
                 self.problem(f"tracing.{key}", f"{value!r} is not a Unity Catalog name; use letters, digits and '_' (it is quoted into GRANT statements)")
             names[key] = value
-        warehouse = self.text("tracing.sql_warehouse_id", uc_warehouse, required=False) or ""
-        if warehouse and not WAREHOUSE_ID.match(warehouse):
-            self.problem("tracing.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id (16 hex characters)")
+        warehouse = self.warehouse_id("tracing.sql_warehouse_id", uc_warehouse)
         experiment = self.text("tracing.experiment", experiment, required=False) or experiment
         model = self.text("tracing.judge_model", required=False) or (judge if judge != "none" else None)
         if model and model != "databricks":
@@ -792,11 +796,9 @@ class _Checker:
             self.problem("dataset.table", f"{table!r} is a Unity Catalog table, read through a Databricks SQL warehouse; set target: databricks, or use dataset.path")
         if not is_uc_name(table):
             self.problem("dataset.table", f"{table!r} is not catalog.schema.table; use three names of letters, digits and underscores")
-        warehouse = self.text("dataset.sql_warehouse_id", uc_warehouse, required=False) or ""
+        warehouse = self.warehouse_id("dataset.sql_warehouse_id", uc_warehouse)
         if not warehouse:
             self.problem("dataset.sql_warehouse_id", "is empty; a table is read through a SQL warehouse: set dataset.sql_warehouse_id or unity_catalog.sql_warehouse_id")
-        elif not WAREHOUSE_ID.match(warehouse):
-            self.problem("dataset.sql_warehouse_id", f"{warehouse!r} is not a SQL warehouse id; use the 16 hex characters from the warehouse's connection details")
         return table, warehouse
 
     def check_dataset_fits(self, path: Path, label: str, scorers: list[ScorerConfig]) -> None:
