@@ -8,6 +8,7 @@ called by another one (start_trace reads the experiment) counts under the outer 
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 
@@ -23,8 +24,8 @@ class StoreCpu:
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
         for name in dir(SqlAlchemyStore):
-            method = getattr(SqlAlchemyStore, name)
-            if not name.startswith("_") and callable(method) and not isinstance(method, type):
+            method = inspect.getattr_static(SqlAlchemyStore, name)
+            if not name.startswith("_") and inspect.isfunction(method):  # instance methods only
                 setattr(SqlAlchemyStore, name, self._timed(name, method))
         return self
 
