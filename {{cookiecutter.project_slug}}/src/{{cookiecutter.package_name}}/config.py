@@ -343,6 +343,21 @@ class _Checker:
                                  "from the warehouse's connection details")
         return warehouse
 
+    def fraction(self, dotted: str, default: float) -> float:
+        """A share strictly between 0 and 1 (a significance level, a held-out share)."""
+        value = self.number(dotted, default, 0, float)
+        if not 0 < value < 1:
+            self.problem(dotted, f"{value} must lie between 0 and 1 (e.g. {default})")
+        return value
+
+    def inside_project(self, dotted: str, label: str, example: str) -> Path | None:
+        """A path setting resolved in the project; None (and a problem) when it leads outside."""
+        path = (self.root / label).resolve()
+        if not path.is_relative_to(self.root):
+            self.problem(dotted, f"{label!r} leads outside the project; keep it in the project (e.g. {example})")
+            return None
+        return path
+
     def number(self, dotted: str, default: float, minimum: float, kind: type = int) -> Any:
         value = self.get(dotted, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -413,10 +428,8 @@ class _Checker:
         dataset_path = None
         if not dataset_table:
             dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
-            dataset_path = (self.root / dataset_label).resolve()
-            if not dataset_path.is_relative_to(self.root):
-                self.problem("dataset.path", f"{dataset_label!r} leads outside the project; keep the dataset in the project (e.g. data/eval_dataset.jsonl)")
-            elif self.check_dataset:
+            dataset_path = self.inside_project("dataset.path", dataset_label, "data/eval_dataset.jsonl")
+            if dataset_path and self.check_dataset:
                 self.check_dataset_fits(dataset_path, dataset_label, scorers)
 
         journeys = {name: self.flag(f"journeys.{name}", False) for name in JOURNEYS}
@@ -487,11 +500,6 @@ class _Checker:
             return None  # check_align_judge reports a missing section
         if journey_on and not (agent_callable and prompt_name):
             self.problem("agent", "journeys.align_optimize optimizes the agent's prompt; set agent.callable and agent.prompt.name")
-        fractions = {}
-        for key in ("labels.holdout_fraction", "optimization.holdout_fraction"):
-            fractions[key] = self.number(f"align.{key}", 0.3, 0, float)
-            if not 0 < fractions[key] < 1:
-                self.problem(f"align.{key}", f"{fractions[key]} must lie between 0 and 1 (e.g. 0.3)")
         reviewers = self.get("align.labels.reviewers", []) or []
         if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.strip() for r in reviewers):
             self.problem("align.labels.reviewers", f"{reviewers!r} must be a list of user names (e-mail addresses on Databricks)")
@@ -499,20 +507,19 @@ class _Checker:
         optimizer = self.text("align.optimization.optimizer", "gepa") or "gepa"
         if optimizer not in PROMPT_OPTIMIZERS:
             self.problem("align.optimization.optimizer", f"{optimizer!r} must be one of {list(PROMPT_OPTIMIZERS)}")
-        label = self.text("align.optimization.dataset", "data/optimization_dataset.jsonl") or "data/optimization_dataset.jsonl"
-        path = (self.root / label).resolve()
-        if not path.is_relative_to(self.root):  # whether it exists is checked by `optimize`
-            self.problem("align.optimization.dataset", f"{label!r} leads outside the project; keep it in the project (e.g. data/optimization_dataset.jsonl)")
+        example = "data/optimization_dataset.jsonl"
+        label = self.text("align.optimization.dataset", example) or example
+        path = self.inside_project("align.optimization.dataset", label, example)  # `optimize` checks it exists
         return AlignSettings(
             min_labels_per_outcome=self.number("align.labels.min_per_outcome", 5, 2),
-            label_holdout_fraction=fractions["labels.holdout_fraction"],
+            label_holdout_fraction=self.fraction("align.labels.holdout_fraction", 0.3),
             reviewers=tuple(r.strip() for r in reviewers),
             retrieval_k=self.number("align.retrieval_k", 5, 1),
             optimization_dataset=path,
             optimization_dataset_label=label,
             optimizer=optimizer,
             max_metric_calls=self.number("align.optimization.max_metric_calls", 100, 1),
-            holdout_fraction=fractions["optimization.holdout_fraction"],
+            holdout_fraction=self.fraction("align.optimization.holdout_fraction", 0.3),
         )
 
     def flag(self, dotted: str, default: bool) -> bool:
@@ -580,16 +587,13 @@ class _Checker:
         for scorer in scorers:
             if scorer.type == "safety":
                 checked.setdefault(scorer.name, 0)
-        alpha = self.number("regression.alpha", 0.05, 0, float)
-        if not 0 < alpha < 1:
-            self.problem("regression.alpha", f"{alpha} must lie between 0 and 1 (e.g. 0.05)")
         return RegressionSettings(
             baseline=self.check_agent_version("regression.baseline", bool(agent_callable)),
             candidate=self.check_agent_version("regression.candidate", bool(agent_callable)),
             tolerance=self.number("regression.tolerance", 0.0, 0, float),
             max_regressed_rows=checked,
             fail_on_significant_drop=self.flag("regression.fail_on_significant_drop", True),
-            alpha=alpha,
+            alpha=self.fraction("regression.alpha", 0.05),
         )
 
     def check_profiling(self, journey_on: bool) -> ProfilingSettings | None:
