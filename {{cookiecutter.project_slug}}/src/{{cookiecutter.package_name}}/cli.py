@@ -23,7 +23,8 @@ config_option = click.option(
 
 
 def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    """Exit 2 with the message; a message listing several problems gets one error line each."""
+    click.echo("\n".join(f"error: {line}" for line in message.splitlines() or [""]), err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -33,7 +34,7 @@ def load(config_path: Path | None):
     try:
         return load_config(config_path or find_config())
     except ConfigError as err:
-        fail(str(err).replace("\n", "\nerror: "))
+        fail(str(err))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
