@@ -120,24 +120,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # per connection; safe under WAL
 
 
+def model_credentials_problem(config: EvalConfig, setting: str, model: str) -> str | None:
+    """What calling `model` (a provider:/model URI or databricks) needs and the environment
+    lacks, naming `setting`; None when nothing is missing."""
+    provider = "databricks" if model == "databricks" else model.split(":/", 1)[0]
+    if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+        return f"{setting} {model!r} needs OPENAI_API_KEY (and OPENAI_API_BASE for an OpenAI-compatible server)"
+    if provider in ("databricks", "endpoints") and not (
+        config.tracking_uri.startswith("databricks") or os.environ.get("DATABRICKS_HOST")
+    ):
+        return f"{setting} {model!r} needs a Databricks workspace: set DATABRICKS_HOST and DATABRICKS_TOKEN (or a profile)"
+    return None
+
+
 def check_judge_credentials(config: EvalConfig) -> None:
     """Fail before evaluating when an LLM judge cannot be reached at all (exit 2, not 1)."""
     if not config.uses_judge:
         return
-    model = config.judge_model
-    provider = "databricks" if model == "databricks" else model.split(":/", 1)[0]
-    if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
-        raise InfrastructureError(
-            f"judge.model {model!r} needs OPENAI_API_KEY (and OPENAI_API_BASE for an "
-            "OpenAI-compatible server); set them, or set judge.model to none and use offline scorers"
-        )
-    if provider in ("databricks", "endpoints") and not (
-        config.tracking_uri.startswith("databricks") or os.environ.get("DATABRICKS_HOST")
-    ):
-        raise InfrastructureError(
-            f"judge.model {model!r} needs a Databricks workspace; set DATABRICKS_HOST and "
-            "DATABRICKS_TOKEN (or a profile), or set judge.model to none for offline scorers"
-        )
+    problem = model_credentials_problem(config, "judge.model", config.judge_model)
+    if problem:
+        raise InfrastructureError(f"{problem}; or, to run offline, set judge.model to none")
 
 
 def connect(config: EvalConfig):
