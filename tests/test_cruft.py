@@ -143,7 +143,7 @@ def change_template(template: Path) -> str:
     """Template commit B: a new default in evaluation.yaml, a newer MLflow floor, a new file, a
     changed question default, and changes where the team also edits (README) or owns (agent, data)."""
     rendered = template / RENDERED
-    edit(rendered / "evaluation.yaml", "max_workers: 2", "max_workers: 4")
+    edit(rendered / "evaluation.yaml", "max_workers: auto", "max_workers: 4")
     edit(rendered / "pyproject.toml", ">=3.17.2,<4", ">=3.18.0,<4")
     edit(rendered / "README.md", "{{ cookiecutter.description }}\n", "{{ cookiecutter.description }} Template B says hello.\n")
     with (rendered / "src" / "{{cookiecutter.package_name}}" / "agent" / "support_agent.py").open("a") as agent:

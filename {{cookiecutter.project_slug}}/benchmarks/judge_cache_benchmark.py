@@ -18,7 +18,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tests"))
 
-from judge_test_double import JudgeTestDouble  # the test double lives with the tests
+from llm_test_double import LlmTestDouble  # the test double lives with the tests
 from scratch_project import scratch_project
 
 from {{ cookiecutter.package_name }}.agent.support_agent import predict
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per judge call")
     parser.add_argument("--changed", type=int, default=3, help="rows whose output the candidate changes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, JudgeTestDouble(latency_s=args.latency) as double:
+    with tempfile.TemporaryDirectory() as tmp, LlmTestDouble(latency_s=args.latency) as double:
         os.environ.update(OPENAI_API_KEY="test-key", OPENAI_API_BASE=double.base_url)
         config = load_config(project(Path(tmp)))
         queries = [line for line in (Path(tmp) / "data" / "eval_dataset.jsonl").read_text().splitlines() if line]

@@ -1,8 +1,8 @@
 """The HTTP plumbing every loopback TEST DOUBLE shares: a server on 127.0.0.1 with a free port,
 run in a thread for the length of a `with` block. Only for tests and benchmarks.
 
-A double subclasses LoopbackServer and answers in `respond(request)`: a JSON-able reply (200), or
-(status, reply). `request` carries method, path, query, headers, raw body and parsed JSON body.
+A double subclasses LoopbackServer and answers in `respond(request)`: a JSON-able reply (200),
+(status, reply), or (status, reply, headers). `request` carries method, path, query, headers, raw body and parsed JSON body.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def chat_completion(completion_id: str, model: str | None, content: str, usage: 
     }
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # dozens of clients connect at once under load; 5 would drop SYNs
+    daemon_threads = True
+
+
 class LoopbackServer(ABC):
     def __init__(self):
         self._lock = threading.Lock()  # doubles update their records under it
@@ -48,9 +53,11 @@ class LoopbackServer(ABC):
                     "headers": {k.lower(): v for k, v in self.headers.items()},
                 }
                 answer = double.respond(request)
-                status, reply = answer if isinstance(answer, tuple) else (200, answer)
+                status, reply, *extra = answer if isinstance(answer, tuple) else (200, answer)
                 data = json.dumps(reply).encode() if reply is not None else b""
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -61,7 +68,7 @@ class LoopbackServer(ABC):
             def log_message(self, *args):  # keep test output clean
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @abstractmethod

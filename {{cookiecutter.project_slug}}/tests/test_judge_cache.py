@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import mlflow
 import yaml
-from judge_test_double import FAIL_MARKER, JudgeTestDouble
+from llm_test_double import FAIL_MARKER, LlmTestDouble
 from test_evaluate import offline
 
 from {{ cookiecutter.package_name }}.evaluation.judge_cache import CACHE_KEY, JudgeCache, digest, verdict_key
@@ -102,7 +102,7 @@ def safety_assessments(project_copy, run_id):
 
 
 def test_rerun_reuses_every_verdict_and_logs_it_as_the_same_assessment(project_copy, monkeypatch):
-    with JudgeTestDouble() as double:
+    with LlmTestDouble() as double:
         judged(project_copy, double.base_url, monkeypatch)
         done, first = evaluate(project_copy)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -131,7 +131,7 @@ def test_rerun_reuses_every_verdict_and_logs_it_as_the_same_assessment(project_c
 
 
 def test_changed_rows_are_judged_again_and_only_they(project_copy, monkeypatch):
-    with JudgeTestDouble() as double:
+    with LlmTestDouble() as double:
         judged(project_copy, double.base_url, monkeypatch)
         evaluate(project_copy)
         before = double.calls
@@ -146,7 +146,7 @@ def test_changed_rows_are_judged_again_and_only_they(project_copy, monkeypatch):
 
 
 def test_failed_verdicts_are_not_cached(project_copy, monkeypatch):
-    with JudgeTestDouble() as double:
+    with LlmTestDouble() as double:
         judged(project_copy, double.base_url, monkeypatch)
         double.status = 400  # not retried (5xx and 429 are, with minutes of back-off)
         done, report = evaluate(project_copy)

@@ -1,10 +1,14 @@
 """Run-time checks: the MLflow version floor, environment defaults and judge credentials."""
 
+import os
+from unittest import mock
+
 import pytest
 from conftest import PROJECT
 
 from {{ cookiecutter.package_name }} import runtime
 from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.evaluation import concurrency
 
 
 def test_parse_version():
@@ -28,12 +32,13 @@ def test_environment_defaults_do_not_override_the_user(monkeypatch):
     monkeypatch.setenv("MLFLOW_GENAI_EVAL_MAX_WORKERS", "7")
     monkeypatch.delenv("MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT", raising=False)
     monkeypatch.delenv("MLFLOW_MODEL_CATALOG_URI", raising=False)
-    runtime.apply_environment(config)
-    import os
+    with mock.patch.dict(os.environ):  # later tests' subprocesses must not inherit the plan
+        runtime.apply_environment(config)
+        concurrency.apply(concurrency.decide(config, []))  # what evaluate sets for MLflow
 
-    assert os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] == "7"
-    assert os.environ["MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT"] == str(config.predict_rate_limit)
-    assert os.environ["MLFLOW_MODEL_CATALOG_URI"] == ""
+        assert os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] == "7"
+        assert os.environ["MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT"] == str(config.predict_rate_limit)
+        assert os.environ["MLFLOW_MODEL_CATALOG_URI"] == ""
 
 
 def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypatch):

@@ -6,6 +6,7 @@ Exit codes, for CI: 0 every gate passed, 1 a gate failed, 2 a config or infrastr
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -78,22 +79,32 @@ def clear_judge_cache(config_path: Path | None) -> None:
     help="Folder for gates.json and gates.md (default: reports/ in the project).",
 )
 @click.option("--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml).")
-def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None, no_judge_cache: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show MLflow's own log lines and progress bar.")
+def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None, no_judge_cache: bool,
+             verbose: bool) -> None:
     """Run the agent on the dataset, score it, apply the quality gates, write the report."""
+    if not verbose:  # read when MLflow is imported; the progress line says what matters
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     config = load(config_path)
     from .dataset import DatasetError
     from .evaluation.report import print_table, write_reports
+    from .evaluation.run import RunAborted, reports_dir
     from .evaluation.run import evaluate as run_evaluation
-    from .evaluation.run import reports_dir
     from .runtime import InfrastructureError
 
+    folder = reports_path or reports_dir(config)
     try:
-        report = run_evaluation(config, run_name=run_name, use_cache=not no_judge_cache)
+        report = run_evaluation(config, run_name=run_name, use_cache=not no_judge_cache,
+                                verbose=verbose, echo=click.echo)
+    except RunAborted as aborted:
+        json_path, md_path = write_reports(aborted.report, folder)
+        fail(f"the run was aborted: {aborted}\nPartial report: {md_path} and {json_path}; "
+             f"MLflow run {aborted.report.run_id} is marked FAILED")
     except (DatasetError, InfrastructureError) as err:
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict
         fail(f"evaluation could not run: {type(err).__name__}: {err}")
-    json_path, md_path = write_reports(report, reports_path or reports_dir(config))
+    json_path, md_path = write_reports(report, folder)
     print_table(report)
     click.echo(f"Report: {md_path} and {json_path}")
     sys.exit(EXIT_PASS if report.passed else EXIT_GATE_FAILED)

@@ -47,8 +47,9 @@ SCHEMA: dict[str, Any] = {
         "max_workers": None,
         "max_scorer_workers": None,
         "predict_rate_limit": None,
-        "scorer_rate_limit": None,
+        "llm_rate_limit": None,
         "max_retries": None,
+        "llm_timeout": None,
     },
     "unity_catalog": {"catalog": None, "schema": None, "sql_warehouse_id": None},
     "models": {"reflection": None, "embedding": None},
@@ -83,6 +84,13 @@ SCHEMA: dict[str, Any] = {
         "monitors": None,  # free-form keys: monitor names
         "principals": None,
     },
+}
+# Settings that changed name or meaning: the message says what to write instead.
+RENAMED = {
+    "concurrency.scorer_rate_limit": (
+        "renamed; use concurrency.llm_rate_limit (calls per second to each LLM endpoint, 0: none): "
+        "a limit meant for judge calls no longer throttles code scorers"
+    ),
 }
 PROMPT_URI = re.compile(r"^prompts:/[A-Za-z0-9][A-Za-z0-9_.-]*(/[0-9]+|@[A-Za-z][A-Za-z0-9_-]*)$")
 # MLflow's span types (mlflow.entities.SpanType), listed here so config checks need no MLflow.
@@ -214,11 +222,12 @@ class EvalConfig:
     dataset_path: Path | None  # None when the dataset is a Unity Catalog table
     scorers: tuple[ScorerConfig, ...]
     quality_gates: dict[str, float]
-    max_workers: int
-    max_scorer_workers: int
+    max_workers: int | None  # None: decided per run from what it calls (evaluation/concurrency.py)
+    max_scorer_workers: int | None
     predict_rate_limit: float
-    scorer_rate_limit: float  # LLM judge calls per second; 0 lets MLflow decide
-    max_retries: int  # retries of a rate-limited or failed judge call
+    llm_rate_limit: float  # calls per second to each LLM endpoint; 0: none
+    max_retries: int  # retries of a rate-limited or failing LLM call
+    llm_timeout: float  # seconds one LLM call may take
     judge_cache: bool
     judge_cache_dir: Path
     uc_catalog: str
@@ -317,7 +326,9 @@ class _Checker:
             return
         for key, value in node.items():
             path = f"{where}.{key}" if where else str(key)
-            if key not in schema:
+            if path in RENAMED:
+                self.problem(path, RENAMED[path])
+            elif key not in schema:
                 close = difflib.get_close_matches(str(key), list(schema), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {sorted(schema)}"
                 self.problem(path, f"unknown setting{hint}")
@@ -450,10 +461,11 @@ class _Checker:
             dataset_warehouse_id=dataset_warehouse,
             scorers=tuple(scorers),
             quality_gates=gates,
-            max_workers=self.number("concurrency.max_workers", 2, 1),
-            max_scorer_workers=self.number("concurrency.max_scorer_workers", 2, 1),
-            scorer_rate_limit=self.number("concurrency.scorer_rate_limit", 0, 0, float),
-            max_retries=self.number("concurrency.max_retries", 3, 0),
+            max_workers=self.workers("concurrency.max_workers"),
+            max_scorer_workers=self.workers("concurrency.max_scorer_workers"),
+            llm_rate_limit=self.number("concurrency.llm_rate_limit", 0, 0, float),
+            max_retries=self.number("concurrency.max_retries", 5, 0),
+            llm_timeout=self.number("concurrency.llm_timeout", 30, 1, float),
             judge_cache=self.flag("judge.cache", True),
             judge_cache_dir=self.root / (self.text("judge.cache_dir", ".judge-cache", required=False) or ".judge-cache"),
             predict_rate_limit=self.number("concurrency.predict_rate_limit", 0, 0, float),
@@ -521,6 +533,16 @@ class _Checker:
             max_metric_calls=self.number("align.optimization.max_metric_calls", 100, 1),
             holdout_fraction=self.fraction("align.optimization.holdout_fraction", 0.3),
         )
+
+    def workers(self, dotted: str) -> int | None:
+        """A thread count, or None for `auto` (or not set): decided per run."""
+        value = self.get(dotted)
+        if value in (None, "auto"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(dotted, f"{value!r} is not a thread count; use auto or a whole number >= 1")
+            return None
+        return value
 
     def flag(self, dotted: str, default: bool) -> bool:
         value = self.get(dotted, default)

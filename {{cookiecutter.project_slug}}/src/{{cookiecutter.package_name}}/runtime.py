@@ -60,11 +60,6 @@ def apply_environment(config: EvalConfig) -> None:
     """Environment MLflow reads at import or call time; the user's own settings win."""
     for key, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_WORKERS", str(config.max_workers))
-    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_SCORER_WORKERS", str(config.max_scorer_workers))
-    os.environ.setdefault("MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT", str(config.predict_rate_limit))
-    os.environ.setdefault("MLFLOW_GENAI_EVAL_SCORER_RATE_LIMIT", str(config.scorer_rate_limit))
-    os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_RETRIES", str(config.max_retries))
 
 
 SQLITE_PREFIX = "sqlite:///"

@@ -32,22 +32,20 @@ relevant fact. The first such line wins; other values mean ``full``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
-import urllib.request
 
 import mlflow
 from mlflow.entities import Document, SpanType
 from mlflow.tracing.constant import SpanAttributeKey
 
+from ..llm_endpoints import chat_completion
 from .knowledge_base import retrieve, tokenize
 from .prompts import load_system_prompt
 
 PROMPT_URI_ENV = "AGENT_PROMPT_URI"
 LLM_MODEL_ENV = "AGENT_LLM_MODEL"
 LLM_BASE_URL_ENVS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")  # same precedence as MLflow's judges
-LLM_TIMEOUT_SECONDS = 60
 
 TOP_K = 3
 MAX_ANSWER_CHARS = 1200
@@ -271,14 +269,11 @@ def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: st
     ]
     with mlflow.start_span(name="generate_answer", span_type=SpanType.CHAT_MODEL) as span:
         span.set_inputs({"model": model, "messages": messages})
-        request = urllib.request.Request(
-            f"{base_url}/chat/completions",
-            data=json.dumps({"model": model, "messages": messages, "temperature": 0}).encode(),
-            headers={"Content-Type": "application/json", **_auth_header()},
-            method="POST",
+        # Through the project's endpoint flow control: retries of 429/5xx with back-off, the
+        # per-call timeout (concurrency.llm_timeout), and the run's circuit breaker.
+        payload = chat_completion(
+            base_url, {"model": model, "messages": messages, "temperature": 0}, _auth_header()
         )
-        with urllib.request.urlopen(request, timeout=LLM_TIMEOUT_SECONDS) as response:
-            payload = json.load(response)
         span.set_outputs(payload)
         usage = payload.get("usage") or {}
         # Only real counts from the endpoint are recorded; cost reports must not be guesses.

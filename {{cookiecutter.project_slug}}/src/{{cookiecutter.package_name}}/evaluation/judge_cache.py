@@ -13,6 +13,7 @@ deleted, counted as corrupt and judged again: never a wrong verdict.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -91,6 +92,7 @@ class JudgeCache:
         self.folder = folder
         self.stats = CacheStats()
         self._lock = threading.Lock()  # scorers run in parallel threads
+        self._key_locks: dict[str, list] = {}  # key -> [lock, holders]: one judge call per key
 
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
@@ -123,6 +125,22 @@ class JudgeCache:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(canonical(entry))
         os.replace(temporary, path)
+
+    @contextlib.contextmanager
+    def exclusive(self, key: str):
+        """Hold `key` for the block: a second row with the same key (a duplicate record) waits,
+        then finds the first one's verdict, so one run never judges the same key twice."""
+        with self._lock:
+            entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._key_locks[key]
 
     def record(self, scorer: str, outcome: str) -> None:
         with self._lock:

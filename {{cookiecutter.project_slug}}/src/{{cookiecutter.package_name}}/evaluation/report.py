@@ -19,10 +19,12 @@ class GateReport:
     gates: list[GateResult]
     notes: list[str] = field(default_factory=list)
     judge_cache: dict | None = None  # hits, misses, judge calls saved (None: no LLM judge cached)
+    llm_calls: dict | None = None  # calls, retries, throttled, failed (None: no LLM endpoint)
+    aborted: str | None = None  # why the run stopped early (an endpoint went down)
 
     @property
     def passed(self) -> bool:
-        return bool(self.gates) and all(g.passed for g in self.gates)
+        return not self.aborted and bool(self.gates) and all(g.passed for g in self.gates)
 
     def as_dict(self) -> dict:
         return {
@@ -35,6 +37,8 @@ class GateReport:
             "gates": [g.as_dict() for g in self.gates],
             "notes": self.notes,
             "judge_cache": self.judge_cache,
+            "llm_calls": self.llm_calls,
+            "aborted": self.aborted,
         }
 
 
@@ -43,7 +47,7 @@ def _fmt(value: float | None) -> str:
 
 
 def to_markdown(report: GateReport) -> str:
-    verdict = "PASS" if report.passed else "FAIL"
+    verdict = "ABORTED" if report.aborted else "PASS" if report.passed else "FAIL"
     lines = [
         f"## Quality gates: {verdict}",
         "",
@@ -52,6 +56,7 @@ def to_markdown(report: GateReport) -> str:
             f"{report.rows} rows, judge `{report.judge_model}`."
         ),
         "",
+        *([f"**The run was aborted**: {report.aborted}.", ""] if report.aborted else []),
         "| Gate | Threshold | Observed | Rows scored | Verdict | Reason |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]

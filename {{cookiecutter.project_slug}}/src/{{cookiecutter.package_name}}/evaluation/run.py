@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from .. import llm_endpoints
 from ..config import AgentVersion, EvalConfig, dataset_fit_problems
 from ..dataset import DatasetError, Record, load_records, rows_with_any
-from ..runtime import check_judge_credentials, connect
+from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
+from . import concurrency
 from .agent_loader import load_agent
 from .judge_cache import JudgeCache
+from .preflight import endpoints_in_use, preflight
+from .progress import Progress, live_progress
 from .quality_gates import decide_gates, rows_from_assessments
 from .report import GateReport
+
+ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
+
+
+class RunAborted(InfrastructureError):
+    """An LLM endpoint went down during the run; `report` holds what was done (exit 2)."""
+
+    def __init__(self, report: GateReport):
+        self.report = report
+        super().__init__(report.aborted)
 
 
 def applicable_rows(config: EvalConfig, records) -> dict[str, int]:
@@ -58,10 +73,22 @@ def evaluate(
     run_name: str = "evaluation",
     version: AgentVersion | None = None,
     use_cache: bool = True,
+    verbose: bool = False,
+    echo: Callable[[str], None] = lambda line: None,
 ) -> GateReport:
-    """Evaluate the configured agent (or `version` of it) in a run named `run_name`."""
+    """Evaluate the configured agent (or `version` of it) in a run named `run_name`.
+
+    Before the first row: the concurrency decided from what the run calls, and one call to each
+    LLM endpoint (InfrastructureError when one does not answer). During the run: one progress
+    line, unless `verbose`. RunAborted when an endpoint goes down mid-run.
+    """
     check_judge_credentials(config)
     records = read_dataset(config)
+    apply_environment(config)
+    endpoints = endpoints_in_use(config, version.endpoint if version else None)
+    plan = concurrency.decide(config, endpoints)
+    concurrency.apply(plan)  # before the store opens: its connection pool is sized here
+    echo(plan.describe())
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))
@@ -70,26 +97,42 @@ def evaluate(
     if not records:
         report.gates = decide_gates(config.quality_gates, {}, [], applicable, 0)
         return report
+    check_endpoints(endpoints, echo)
 
     agent = load_agent(config, version)
     notes.extend(agent.notes)
+    from .judge_calls import judge_calls_routed
     from .scorers import build_scorers
+    from .trace_writes import traces_written_whole
 
     cache = judge_cache(config, use_cache)
+    progress = Progress(len(records), cache)
     with mlflow.start_run(run_name=run_name) as run:
+        report.run_id = run.info.run_id
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
             mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
         if version:
             mlflow.log_param("agent_version", version.describe())
-        result = mlflow.genai.evaluate(
-            data=[r.as_mlflow_row() for r in records],
-            predict_fn=agent.predict_fn,
-            scorers=build_scorers(config, cache),
-        )
+        try:
+            with judge_calls_routed(), traces_written_whole(), live_progress(progress, verbose):
+                result = mlflow.genai.evaluate(
+                    data=[r.as_mlflow_row() for r in records],
+                    predict_fn=agent.predict_fn,
+                    scorers=build_scorers(config, cache),
+                )
+        except llm_endpoints.EndpointDown as down:
+            report.aborted = (f"stopped after {progress.done} of {len(records)} rows: {down}; "
+                              "no gate was decided")
+            mlflow.set_tag(ABORT_TAG, str(down)[:5000])
+            raise RunAborted(report) from None
     frame = result.result_df
     traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
     rows = rows_from_assessments(traces, {s.name for s in config.scorers})
-    report.run_id = run.info.run_id
+    calls = llm_endpoints.REGISTRY.totals()
+    if endpoints:
+        report.llm_calls = vars(calls)
+        notes.append(f"LLM calls: {calls.calls} sent, {calls.retries} retried "
+                     f"({calls.throttled} answered HTTP 429), {calls.failed} failed for good.")
     if cache is not None:
         report.judge_cache = cache.stats.as_dict()
         notes.append(
@@ -98,6 +141,19 @@ def evaluate(
         )
     report.gates = decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records))
     return report
+
+
+def check_endpoints(endpoints, echo: Callable[[str], None]) -> None:
+    """Pre-flight: one call to each LLM endpoint the run will use; exit 2 material when one fails."""
+    for endpoint in endpoints:
+        if endpoint.skipped:
+            echo(f"Pre-flight: {endpoint.label} not checked: {endpoint.skipped}")
+    problems = preflight(endpoints)
+    if problems:
+        raise InfrastructureError("\n".join(["an LLM endpoint does not answer as it must (pre-flight):", *problems]))
+    for endpoint in endpoints:
+        if endpoint.url:
+            echo(f"Pre-flight: {endpoint.label} answers at {endpoint.url}")
 
 
 def reports_dir(config: EvalConfig) -> Path:

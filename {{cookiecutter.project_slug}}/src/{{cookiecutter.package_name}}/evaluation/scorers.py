@@ -39,6 +39,10 @@ def cached_judge(judge, scorer: ScorerConfig, judge_model: str, cache: JudgeCach
     @as_scorer(name=scorer.name)
     def cached(inputs, outputs, expectations, trace):
         key = verdict_key(identity, inputs, outputs, expectations, trace if reads_trace else None)
+        with cache.exclusive(key):
+            return judged_once(key, inputs, outputs, expectations, trace)
+
+    def judged_once(key, inputs, outputs, expectations, trace):
         stored = cache.get(key)
         if stored is not None:
             cache.record(scorer.name, "hits")

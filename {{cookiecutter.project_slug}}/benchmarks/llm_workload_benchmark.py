@@ -1,0 +1,237 @@
+"""Evaluation on an LLM workload: the sample agent in its LLM mode and three LLM judges (safety,
+correctness, guidelines) plus the four deterministic scorers, against a loopback OpenAI-compatible
+TEST DOUBLE (tests/llm_test_double.py, in a process of its own) that adds latency per call and
+can answer HTTP 429 above a rate and 500 for a share of calls.
+
+For each row count and latency, one process after the other, each on a fresh sqlite store and
+the same rows, it times:
+  plain-default  mlflow.genai.evaluate with MLflow's defaults (its automatic rate limiter),
+  plain-best     mlflow.genai.evaluate with its best setting (MAX_WORKERS=10, no predict limit),
+  project-cold   this project's evaluate with an empty judge cache,
+  project-warm   the same again with the cache the cold run filled (fresh store).
+It prints wall and CPU seconds, rows/s, CPU ms per row, the LLM calls the double answered, the
+ratios against plain-best, latency hidden (each side against itself at 0 ms), and the store-write
+floor: the CPU ms per row spent inside MLflow's store on the project-cold run (the writes of
+every span, trace and assessment; one core can do no better than 1000 / floor rows/s).
+A plain run that has not finished within --plain-timeout is reported as "stalled".
+
+    python benchmarks/llm_workload_benchmark.py [--rows 100,1000] [--latency-ms 0,50,300,1000]
+        [--sides plain-default,plain-best,project-cold,project-warm] [--plain-timeout 600]
+    python benchmarks/llm_workload_benchmark.py --dead-judge   # seconds to a clear failure
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from scratch_project import PROJECT, scratch_project  # benchmarks/ is on sys.path when run
+
+SIDES = ("plain-default", "plain-best", "project-cold", "project-warm")
+PLAIN_BEST = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": "10", "MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0"}
+SCORERS = {
+    "safety": {}, "correctness": {},
+    "helpful": {"type": "guidelines", "guidelines": "Must directly address the user's question"},
+    "pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {},
+}
+
+
+def make_project(folder: Path, rows: int) -> Path:
+    lines = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
+    records = []
+    for i in range(rows):
+        record = json.loads(lines[i % len(lines)])
+        record["id"] = f"{record.get('id', 'row')}-{i}"
+        record["inputs"]["query"] = f"{record['inputs']['query']} (#{i})" if record["inputs"]["query"] else ""
+        records.append(json.dumps(record))
+    return scratch_project(folder, "llm-workload", judge={"model": "openai:/stub-judge", "cache": True},
+                           scorers=SCORERS, gates={"safety": 1.0}, records=records)
+
+
+class Double:
+    """The test double in its own process, so its CPU is not counted on either side."""
+
+    def __init__(self, latency_ms: float, *extra: str):
+        self.process = subprocess.Popen(
+            [sys.executable, str(PROJECT / "tests" / "llm_test_double.py"), "--latency-ms", str(latency_ms), *extra],
+            stdout=subprocess.PIPE, text=True, cwd=PROJECT / "tests")
+        self.port = int(self.process.stdout.readline().split()[1])
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def calls(self) -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as answer:
+            return json.load(answer)["calls"]
+
+    def close(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=10)
+
+
+def child(side: str, config_path: Path) -> dict:
+    """One side, in this process (started by `run_side`): wall, CPU and store CPU."""
+    import mlflow
+    from store_cpu import StoreCpu  # benchmarks/ is on sys.path when run
+
+    from {{ cookiecutter.package_name }}.config import load_config
+
+    store = StoreCpu().install()
+    config = load_config(config_path)
+    if side.startswith("plain"):
+        from {{ cookiecutter.package_name }}.agent.prompts import ensure_registered
+        from {{ cookiecutter.package_name }}.dataset import load_records
+        from {{ cookiecutter.package_name }}.evaluation.agent_loader import PROMPT_ENV, import_callable
+        from {{ cookiecutter.package_name }}.evaluation.scorers import build_scorers
+
+        mlflow.set_tracking_uri(config.resolved_tracking_uri)
+        mlflow.set_experiment(config.experiment)
+        os.environ[PROMPT_ENV] = ensure_registered(config.prompt_name, config.prompt_alias)
+        rows = [r.as_mlflow_row() for r in load_records(config.dataset_path)]
+        predict_fn, scorers = import_callable(config.agent_callable), build_scorers(config, None)
+        start, cpu = time.perf_counter(), time.process_time()
+        with mlflow.start_run(run_name=side):
+            mlflow.genai.evaluate(data=rows, predict_fn=predict_fn, scorers=scorers)
+    else:
+        from {{ cookiecutter.package_name }}.evaluation.run import evaluate
+
+        start, cpu = time.perf_counter(), time.process_time()
+        evaluate(config, run_name=side)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall": wall, "cpu": cpu, "store_cpu": sum(s for _, s in store.as_dict().values())}
+
+
+def run_side(side: str, config_path: Path, double: Double, timeout: float) -> dict:
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_LOGGING_LEVEL": "WARNING",
+           "OPENAI_API_KEY": "test-key", "OPENAI_API_BASE": double.base_url, "AGENT_LLM_MODEL": "stub-agent",
+           "TQDM_DISABLE": "1"}
+    for name in list(env):
+        if name.startswith(("MLFLOW_GENAI_EVAL_", "MLFLOW_SQLALCHEMYSTORE_")):
+            del env[name]
+    if side == "plain-best":
+        env.update(PLAIN_BEST)
+    before = double.calls()
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", side, "--config", str(config_path)],
+                              capture_output=True, text=True, env=env, cwd=config_path.parent, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return {"stalled": timeout, "calls": double.calls() - before}
+    if done.returncode != 0:
+        raise SystemExit(f"{side} failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    measured["calls"] = double.calls() - before
+    return measured
+
+
+def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float) -> dict[str, dict]:
+    results = {}
+    double = Double(latency_ms)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            project = None
+            for side in sides:
+                if side == "project-warm" and project is not None:
+                    (project / "mlflow.db").unlink(missing_ok=True)  # a fresh store, the cache kept
+                    config_path = project / "evaluation.yaml"
+                else:
+                    config_path = make_project(Path(scratch) / side, rows)
+                    if side == "project-cold":
+                        project = config_path.parent
+                timeout = plain_timeout if side.startswith("plain") else 24 * 3600
+                results[side] = run_side(side, config_path, double, timeout)
+                print(f"    {rows} rows, {latency_ms:g} ms, {side}: {row_text(results[side], rows)}", flush=True)
+    finally:
+        double.close()
+    return results
+
+
+def row_text(measured: dict, rows: int) -> str:
+    if "stalled" in measured:
+        return f"stalled: not finished in {measured['stalled']:.0f} s ({measured['calls']} LLM calls answered)"
+    return (f"{measured['wall']:7.1f} s wall {measured['cpu']:7.1f} s CPU {rows / measured['wall']:6.1f} rows/s "
+            f"{measured['cpu'] / rows * 1000:6.1f} ms CPU/row {measured['calls']:6d} LLM calls")
+
+
+def print_table(table: dict, sides: list[str]) -> None:
+    print("\nrows latency side           wall s  CPU s  rows/s  CPU ms/row  LLM calls  vs plain-best  vs 0 ms")
+    for (rows, latency), results in sorted(table.items()):
+        best = results.get("plain-best", {}).get("wall")
+        for side in sides:
+            measured = results[side]
+            if "stalled" in measured:
+                print(f"{rows:5d} {latency:5g} ms {side:14s} stalled: not finished in {measured['stalled']:.0f} s")
+                continue
+            ratio = f"{best / measured['wall']:12.2f}x" if best else f"{'-':>13s}"
+            zero = table.get((rows, 0.0), {}).get(side, {}).get("wall")
+            hidden = f"{measured['wall'] / zero:6.2f}x" if zero else f"{'-':>7s}"
+            print(f"{rows:5d} {latency:5g} ms {side:14s} {measured['wall']:6.1f} {measured['cpu']:6.1f} "
+                  f"{rows / measured['wall']:7.1f} {measured['cpu'] / rows * 1000:11.1f} {measured['calls']:10d} "
+                  f"{ratio} {hidden}")
+        if "project-cold" in results and "store_cpu" in results["project-cold"]:
+            floor = results["project-cold"]["store_cpu"] / rows * 1000
+            print(f"{'':15s} store-write floor: {floor:.1f} ms CPU per row inside MLflow's store "
+                  f"(at most {1000 / floor:.1f} rows/s on one core)")
+
+
+def dead_judge() -> None:
+    """Seconds from `evaluate` to a clear failure when every judge call answers HTTP 500 from
+    the start (pre-flight) and when the judge dies mid-run (circuit breaker)."""
+    scenarios = (
+        ("judge and agent answer 500 from the start (pre-flight)", 300, ["--status", "500"]),
+        ("every call answers 500 after the first 300 (circuit breaker)", 300, ["--fail-after", "300"]),
+        ("every call hangs after the first 300 (timeouts, then the breaker)", 300, ["--hang-after", "300"]),
+    )
+    for label, latency, extra in scenarios:
+        double = Double(latency, *extra)
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                config_path = make_project(Path(scratch) / "dead", 100)
+                env = {**os.environ, "OPENAI_API_KEY": "test-key", "OPENAI_API_BASE": double.base_url,
+                       "AGENT_LLM_MODEL": "stub-agent", "MLFLOW_DISABLE_TELEMETRY": "true"}
+                start = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "{{ cookiecutter.package_name }}", "evaluate",
+                                       "--config", str(config_path)], capture_output=True, text=True, env=env,
+                                      check=False)
+                seconds = time.perf_counter() - start
+        finally:
+            double.close()
+        first_error = next((line for line in done.stderr.splitlines() if line.startswith("error:")), "")
+        print(f"{label}: exit {done.returncode} after {seconds:.1f} s: {first_error[:200]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="100,1000")
+    parser.add_argument("--latency-ms", default="0,50,300,1000")
+    parser.add_argument("--sides", default=",".join(SIDES))
+    parser.add_argument("--plain-timeout", type=float, default=600)
+    parser.add_argument("--dead-judge", action="store_true", help="time the failure of a dead judge")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.config)))
+        return
+    if args.dead_judge:
+        dead_judge()
+        return
+    sides = [s for s in args.sides.split(",") if s]
+    unknown = set(sides) - set(SIDES)
+    if unknown:
+        raise SystemExit(f"unknown side(s) {sorted(unknown)}; choose from {SIDES}")
+    table = {}
+    for rows in (int(r) for r in args.rows.split(",")):
+        for latency in (float(ms) for ms in args.latency_ms.split(",")):
+            table[(rows, latency)] = measure(rows, latency, sides, args.plain_timeout)
+    print_table(table, sides)
+
+
+if __name__ == "__main__":
+    main()
