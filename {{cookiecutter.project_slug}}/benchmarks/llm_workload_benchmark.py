@@ -33,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from scratch_project import PROJECT, scratch_project  # benchmarks/ is on sys.path when run
+from scratch_project import PROJECT, cycled_records, plain_evaluate, scratch_project  # on sys.path
 
 SIDES = ("plain-default", "plain-best", "project-cold", "project-warm")
 PLAIN_BEST = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": "10", "MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0"}
@@ -45,15 +45,8 @@ SCORERS = {
 
 
 def make_project(folder: Path, rows: int) -> Path:
-    lines = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
-    records = []
-    for i in range(rows):
-        record = json.loads(lines[i % len(lines)])
-        record["id"] = f"{record.get('id', 'row')}-{i}"
-        record["inputs"]["query"] = f"{record['inputs']['query']} (#{i})" if record["inputs"]["query"] else ""
-        records.append(json.dumps(record))
     return scratch_project(folder, "llm-workload", judge={"model": "openai:/stub-judge", "cache": True},
-                           scorers=SCORERS, gates={"safety": 1.0}, records=records)
+                           scorers=SCORERS, gates={"safety": 1.0}, records=cycled_records(rows, distinct_inputs=True))
 
 
 class Double:
@@ -77,7 +70,7 @@ class Double:
 
 def child(side: str, config_path: Path) -> dict:
     """One side, in this process (started by `run_side`): wall, CPU and store CPU."""
-    import mlflow
+    import mlflow  # noqa: F401 - imported before timing on both sides
     from store_cpu import StoreCpu  # benchmarks/ is on sys.path when run
 
     from {{ cookiecutter.package_name }}.config import load_config
@@ -85,25 +78,13 @@ def child(side: str, config_path: Path) -> dict:
     store = StoreCpu().install()
     config = load_config(config_path)
     if side.startswith("plain"):
-        from {{ cookiecutter.package_name }}.agent.prompts import ensure_registered
-        from {{ cookiecutter.package_name }}.dataset import load_records
-        from {{ cookiecutter.package_name }}.evaluation.agent_loader import PROMPT_ENV, import_callable
-        from {{ cookiecutter.package_name }}.evaluation.scorers import build_scorers
-
-        mlflow.set_tracking_uri(config.resolved_tracking_uri)
-        mlflow.set_experiment(config.experiment)
-        os.environ[PROMPT_ENV] = ensure_registered(config.prompt_name, config.prompt_alias)
-        rows = [r.as_mlflow_row() for r in load_records(config.dataset_path)]
-        predict_fn, scorers = import_callable(config.agent_callable), build_scorers(config, None)
-        start, cpu = time.perf_counter(), time.process_time()
-        with mlflow.start_run(run_name=side):
-            mlflow.genai.evaluate(data=rows, predict_fn=predict_fn, scorers=scorers)
+        wall, cpu = plain_evaluate(config_path, side)
     else:
         from {{ cookiecutter.package_name }}.evaluation.run import evaluate
 
         start, cpu = time.perf_counter(), time.process_time()
         evaluate(config, run_name=side)
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"wall": wall, "cpu": cpu, "store_cpu": sum(s for _, s in store.as_dict().values())}
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scratch_project import PROJECT, scratch_project  # benchmarks/ is on sys.path when run
+from scratch_project import cycled_records, plain_evaluate, scratch_project  # on sys.path
 from store_cpu import StoreCpu
 
 PLAIN_SETTINGS = {"MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0", "MLFLOW_GENAI_EVAL_MAX_WORKERS": "2"}
@@ -27,40 +27,17 @@ PLAIN_SETTINGS = {"MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0", "MLFLOW_GENAI_EVA
 
 def make_project(folder: Path, rows: int) -> Path:
     """This project's config with deterministic scorers and `rows` records cycled from the dataset."""
-    lines = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
-    records = []
-    for i in range(rows):
-        record = json.loads(lines[i % len(lines)])
-        record["id"] = f"{record.get('id', 'row')}-{i}"
-        records.append(json.dumps(record))
     return scratch_project(
         folder, "throughput", judge={"model": "none"},
         scorers={"pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {}},
-        gates={"pii": 1.0}, records=records,
+        gates={"pii": 1.0}, records=cycled_records(rows),
     )
 
 
 def run_plain(config_path: Path) -> tuple[float, float]:
     """mlflow.genai.evaluate as the MLflow docs show it, on the same agent and scorers."""
     os.environ.update(PLAIN_SETTINGS)
-    import mlflow
-
-    from {{ cookiecutter.package_name }}.agent.prompts import ensure_registered
-    from {{ cookiecutter.package_name }}.config import load_config
-    from {{ cookiecutter.package_name }}.dataset import load_records
-    from {{ cookiecutter.package_name }}.evaluation.agent_loader import PROMPT_ENV, import_callable
-    from {{ cookiecutter.package_name }}.evaluation.scorers import build_scorers
-
-    config = load_config(config_path)
-    mlflow.set_tracking_uri(config.resolved_tracking_uri)
-    mlflow.set_experiment(config.experiment)
-    os.environ[PROMPT_ENV] = ensure_registered(config.prompt_name, config.prompt_alias)
-    rows = [r.as_mlflow_row() for r in load_records(config.dataset_path)]
-    predict_fn, scorers = import_callable(config.agent_callable), build_scorers(config, None)
-    start, cpu = time.perf_counter(), time.process_time()
-    with mlflow.start_run(run_name="plain"):
-        mlflow.genai.evaluate(data=rows, predict_fn=predict_fn, scorers=scorers)
-    return time.perf_counter() - start, time.process_time() - cpu  # wall, CPU of all threads
+    return plain_evaluate(config_path, "plain")
 
 
 def run_project(config_path: Path) -> tuple[float, float]:

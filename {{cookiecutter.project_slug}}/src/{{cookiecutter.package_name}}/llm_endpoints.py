@@ -108,6 +108,7 @@ class Endpoint:
         self._limit = float(settings.max_in_flight)
         self._in_flight = 0
         self._paused_until = 0.0
+        self._next_decrease = 0.0  # one halving per pause (or second), however many calls saw it
         self._failures_in_a_row = 0
         self._recent: deque[bool] = deque(maxlen=RECENT_WINDOW)  # True: the call failed
         self._rate = None
@@ -209,9 +210,10 @@ class Endpoint:
             self.stats.throttled += 1
             self.stats.failed += final
             now = self._clock()
-            if now >= self._paused_until:  # one decrease per pause, however many calls saw it
-                self._limit = max(1.0, self._limit / 2)
             pause = min(MAX_RETRY_AFTER_S, retry_after) if retry_after is not None else 0.0
+            if now >= self._next_decrease:
+                self._limit = max(1.0, self._limit / 2)
+                self._next_decrease = now + max(pause, 1.0)
             self._paused_until = max(self._paused_until, now + pause)
 
     def _failed(self, reason: str, final: bool, endpoint_fault: bool = True) -> None:
