@@ -61,12 +61,14 @@ class LlmTestDouble(LoopbackServer):
                 record["throttled"] = True
             failing = not throttled and (self.status != 200 or bool(self.fail_every and number % self.fail_every == 0)
                                          or (self.fail_after is not None and number > self.fail_after))
+            hung = self.hang_after is not None and number > self.hang_after
             if failing:
                 self.counts["failed"] += 1
+            if (failing or hung) and "outage_started_at" not in self.counts:
+                self.counts["outage_started_at"] = time.monotonic()  # system-wide clock
         if throttled:
             headers = {"Retry-After": str(math.ceil(self.retry_after_s))}
             return 429, {"error": {"message": "rate limit exceeded (test double)"}}, headers
-        hung = self.hang_after is not None and number > self.hang_after
         time.sleep(120 if hung else self.latency_s)  # bounded: a hung call ends by itself
         if hung:
             return 504, {"error": {"message": "test double hung"}}

@@ -3,19 +3,21 @@
 MLflow 3.17's judges on gateway providers (openai:/, anthropic:/, ... and gateway:/) send each
 chat request with `send_chat_request` in mlflow/genai/judges/adapters/utils.py: up to 10 retries
 with back-off of up to 30 s for 429 and 5xx, `Retry-After` ignored, 300 s per request. A dead
-judge then holds a run for hours. For the length of a run, `judge_calls_routed()` swaps that
-function, as the gateway adapter sees it, for one with the same signature that sends through
+judge then holds a run for hours. `route_judge_calls()` swaps that function, as
+the gateway adapter sees it, for one with the same signature that sends through
 `llm_endpoints` (adaptive in-flight limit, Retry-After, bounded retries, per-call timeout,
 circuit breaker) and raises the same ChatCompletionError MLflow expects, so MLflow's own
 handling (context-window pruning, structured-output fallback, error messages) is unchanged.
+
+`route_judge_calls()` installs it for the rest of the process and is never undone: MLflow runs
+each scorer in a helper thread with a timeout, and helper threads still running when a run is
+aborted would otherwise fall back to MLflow's retries (measured: exit 3 minutes after the abort).
 
 The Databricks-managed judge (`judge.model: databricks`) goes through databricks-agents, and
 providers MLflow reaches through litellm keep litellm's retries; neither is routed here.
 """
 
 from __future__ import annotations
-
-import contextlib
 
 from .. import llm_endpoints
 from ..runtime import InfrastructureError
@@ -43,13 +45,14 @@ def send_chat_request(endpoint: str, headers: dict, payload: dict, num_retries: 
     return response.json()
 
 
-@contextlib.contextmanager
-def judge_calls_routed():
-    """Judges' chat requests go through llm_endpoints inside the block."""
+def route_judge_calls() -> None:
+    """From now on, judges' chat requests in this process go through llm_endpoints."""
     import importlib
 
     adapter = importlib.import_module(ADAPTER_MODULE)
     original = getattr(adapter, "send_chat_request", None)
+    if original is send_chat_request:
+        return
     if original is None:
         from mlflow.version import VERSION
 
@@ -59,7 +62,3 @@ def judge_calls_routed():
             f"pin 'mlflow>=3.17.2,<3.18' or update evaluation/judge_calls.py"
         )
     adapter.send_chat_request = send_chat_request
-    try:
-        yield
-    finally:
-        adapter.send_chat_request = original

@@ -50,30 +50,41 @@ class Progress:
 
 
 class _HarnessBar:
-    """What MLflow's harness calls on its tqdm bar, fed into a Progress."""
+    """What MLflow's harness calls on its tqdm bar, fed into a Progress (and into MLflow's own
+    bar, `shown`, with -v)."""
 
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.bar_format = ""
+    def __init__(self, progress: Progress, shown=None):
+        self.progress, self.shown = progress, shown
         progress.begin()
+
+    @property
+    def bar_format(self) -> str:
+        return self.shown.bar_format if self.shown is not None else ""
+
+    @bar_format.setter
+    def bar_format(self, value: str) -> None:
+        if self.shown is not None:
+            self.shown.bar_format = value
 
     def update(self, n: int = 1) -> None:
         self.progress.advance(n)
+        if self.shown is not None:
+            self.shown.update(n)
 
     def refresh(self) -> None:
-        pass
+        if self.shown is not None:
+            self.shown.refresh()
 
     def close(self) -> None:
-        pass
+        if self.shown is not None:
+            self.shown.close()
 
 
 @contextlib.contextmanager
 def live_progress(progress: Progress, verbose: bool = False):
-    """Show `progress` as one live line on stderr for the block; MLflow's INFO lines, its bar and
-    what it prints to stdout (a run summary; litellm's notices) are hidden unless `verbose`."""
-    if verbose:
-        yield progress
-        return
+    """Count rows into `progress` for the block and show it as one live line on stderr; MLflow's
+    INFO lines, its bar and what it prints to stdout (a run summary; litellm's notices) are
+    hidden unless `verbose`, which shows them instead of the line."""
     import io
 
     from rich.console import Console
@@ -81,16 +92,25 @@ def live_progress(progress: Progress, verbose: bool = False):
     from rich.text import Text
 
     harness = importlib.import_module(HARNESS_MODULE)
+    bar = getattr(harness, "tqdm", None)
+    harness.tqdm = lambda *args, **kwargs: _HarnessBar(
+        progress, bar(*args, **kwargs) if verbose and bar is not None else None)
+    if verbose:
+        try:
+            yield progress
+        finally:
+            harness.tqdm = bar
+        return
     mlflow_logger = logging.getLogger("mlflow")
-    level, bar = mlflow_logger.level, getattr(harness, "tqdm", None)
+    level = mlflow_logger.level
     mlflow_logger.setLevel(logging.WARNING)
-    harness.tqdm = lambda *args, **kwargs: _HarnessBar(progress)
     console = Console(stderr=True)
     if not console.is_terminal:  # a CI log: the whole line, not cut at 80 columns
         console = Console(stderr=True, width=240)
     try:
-        with Live(get_renderable=lambda: Text(progress.line(), no_wrap=True, overflow="ellipsis"), console=console,
-                  refresh_per_second=4, transient=False), contextlib.redirect_stdout(io.StringIO()):
+        with Live(get_renderable=lambda: Text(progress.line(), no_wrap=True, overflow="ellipsis"),
+                  console=console, refresh_per_second=4, transient=False), \
+                contextlib.redirect_stdout(io.StringIO()):
             yield progress
     finally:
         if not console.is_terminal:  # the one line printed at the end gets its line break

@@ -101,12 +101,13 @@ def evaluate(
 
     agent = load_agent(config, version)
     notes.extend(agent.notes)
-    from .judge_calls import judge_calls_routed
+    from .judge_calls import route_judge_calls
     from .scorers import build_scorers
     from .trace_writes import traces_written_whole
 
     cache = judge_cache(config, use_cache)
     progress = Progress(len(records), cache)
+    route_judge_calls()
     with mlflow.start_run(run_name=run_name) as run:
         report.run_id = run.info.run_id
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
@@ -114,7 +115,7 @@ def evaluate(
         if version:
             mlflow.log_param("agent_version", version.describe())
         try:
-            with judge_calls_routed(), traces_written_whole(), live_progress(progress, verbose):
+            with traces_written_whole(), live_progress(progress, verbose):
                 result = mlflow.genai.evaluate(
                     data=[r.as_mlflow_row() for r in records],
                     predict_fn=agent.predict_fn,
