@@ -68,7 +68,11 @@ class Double:
 
     def close(self) -> None:
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a client killed mid-call can hold its handler
+            self.process.kill()
+            self.process.wait()
 
 
 def child(side: str, config_path: Path) -> dict:

@@ -53,6 +53,7 @@ class ConcurrencyPlan:
     predict_rate_limit: float  # agent calls per second, MLflow's limiter; 0: none
     llm: llm_endpoints.Settings  # per endpoint: calls in flight, retries, timeout, rate
     why: str
+    remote: bool  # the run waits on LLM endpoints
 
     def environment(self) -> dict[str, str]:
         user = user_environment()
@@ -71,9 +72,12 @@ class ConcurrencyPlan:
         return {**decided, **user}
 
     def describe(self) -> str:
-        return (f"Concurrency: {self.max_workers} rows in flight, {self.max_scorer_workers} scorers "
-                f"per row at once ({self.why}); LLM calls: {self.llm.max_retries} retries, "
-                f"{self.llm.timeout_s:g} s timeout, fewer in flight after HTTP 429")
+        line = (f"Concurrency: {self.max_workers} rows in flight, {self.max_scorer_workers} scorers "
+                f"per row at once ({self.why})")
+        if self.remote:
+            line += (f"; LLM calls: {self.llm.max_retries} retries, {self.llm.timeout_s:g} s timeout, "
+                     "fewer in flight after HTTP 429")
+        return line
 
 
 def decide(config: EvalConfig, endpoints: list[LlmEndpoint]) -> ConcurrencyPlan:
@@ -102,7 +106,7 @@ def decide(config: EvalConfig, endpoints: list[LlmEndpoint]) -> ConcurrencyPlan:
         timeout_s=config.llm_timeout,
         rate_limit=config.llm_rate_limit,
     )
-    return ConcurrencyPlan(workers, scorer_workers, config.predict_rate_limit, settings, why)
+    return ConcurrencyPlan(workers, scorer_workers, config.predict_rate_limit, settings, why, bool(remote))
 
 
 def apply(plan: ConcurrencyPlan) -> None:

@@ -84,7 +84,7 @@ def evaluate(
     """
     check_judge_credentials(config)
     records = read_dataset(config)
-    apply_environment(config)
+    apply_environment(config)  # before anything imports MLflow (finding the endpoints does)
     endpoints = endpoints_in_use(config, version.endpoint if version else None)
     plan = concurrency.decide(config, endpoints)
     concurrency.apply(plan)  # before the store opens: its connection pool is sized here
