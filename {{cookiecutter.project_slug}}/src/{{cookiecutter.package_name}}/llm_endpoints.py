@@ -13,6 +13,7 @@ stop the run instead of producing hundreds of errored rows an hour later.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -98,12 +99,12 @@ def error_message(response) -> str:
 
 
 class Endpoint:
-    def __init__(self, name: str, settings: Settings, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, name: str, settings: Settings, clock=time.monotonic):
         self.name = name
         self.settings = settings
         self.stats = EndpointStats()
         self.down: EndpointDown | None = None
-        self._clock, self._sleep = clock, sleep
+        self._clock = clock
         self._cond = threading.Condition()
         self._limit = float(settings.max_in_flight)
         self._in_flight = 0
@@ -280,6 +281,20 @@ def _session():
 
 
 REGISTRY = Registry()  # one per process: the agent and the judges share what is known
+
+
+BASE_URL_ENVS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")  # the precedence MLflow's judges use
+
+
+def openai_base_url() -> str | None:
+    """The OpenAI-compatible endpoint from the environment (http://host:port/v1), if set."""
+    return next((os.environ[name] for name in BASE_URL_ENVS if os.environ.get(name)), None)
+
+
+def openai_auth_headers() -> dict[str, str]:
+    """OPENAI_API_KEY as a bearer token, when set."""
+    key = os.environ.get("OPENAI_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def chat_completion(base_url: str, payload: dict, headers: dict | None = None) -> dict:

@@ -39,13 +39,13 @@ import mlflow
 from mlflow.entities import Document, SpanType
 from mlflow.tracing.constant import SpanAttributeKey
 
-from ..llm_endpoints import chat_completion
+from ..llm_endpoints import BASE_URL_ENVS, chat_completion, openai_auth_headers, openai_base_url
 from .knowledge_base import retrieve, tokenize
 from .prompts import load_system_prompt
 
 PROMPT_URI_ENV = "AGENT_PROMPT_URI"
 LLM_MODEL_ENV = "AGENT_LLM_MODEL"
-LLM_BASE_URL_ENVS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")  # same precedence as MLflow's judges
+LLM_BASE_URL_ENVS = BASE_URL_ENVS  # same precedence as MLflow's judges
 
 TOP_K = 3
 MAX_ANSWER_CHARS = 1200
@@ -251,7 +251,7 @@ def _llm_config() -> tuple[str, str] | None:
     model = os.environ.get(LLM_MODEL_ENV, "").strip()
     if not model:
         return None
-    base_url = next((os.environ[e] for e in LLM_BASE_URL_ENVS if os.environ.get(e)), None)
+    base_url = openai_base_url()
     if base_url is None:
         # Not a silent fall-back to offline answers: the user asked for an LLM.
         raise RuntimeError(
@@ -272,7 +272,7 @@ def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: st
         # Through the project's endpoint flow control: retries of 429/5xx with back-off, the
         # per-call timeout (concurrency.llm_timeout), and the run's circuit breaker.
         payload = chat_completion(
-            base_url, {"model": model, "messages": messages, "temperature": 0}, _auth_header()
+            base_url, {"model": model, "messages": messages, "temperature": 0}, openai_auth_headers()
         )
         span.set_outputs(payload)
         usage = payload.get("usage") or {}
@@ -291,8 +291,3 @@ def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: st
                 },
             )
     return payload["choices"][0]["message"]["content"] or ""
-
-
-def _auth_header() -> dict[str, str]:
-    key = os.environ.get("OPENAI_API_KEY")
-    return {"Authorization": f"Bearer {key}"} if key else {}

@@ -15,13 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..config import EvalConfig
-from ..llm_endpoints import error_message
+from ..llm_endpoints import error_message, openai_auth_headers, openai_base_url
 from ..scorer_catalog import SCORERS
 
 PING = [{"role": "user", "content": "Reply with the word ok."}]
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 5.0, 10.0
 AGENT_MODEL_ENV = "AGENT_LLM_MODEL"  # the sample agent's LLM mode (agent/support_agent.py)
-BASE_URL_ENVS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")  # MLflow's judges read them in this order
 
 
 @dataclass(frozen=True)
@@ -79,15 +78,14 @@ def judge_endpoint(model: str) -> LlmEndpoint:
 
 
 def agent_model_endpoint(model: str) -> LlmEndpoint:
-    base = next((os.environ[e] for e in BASE_URL_ENVS if os.environ.get(e)), "")
+    base = openai_base_url()
     fix = f"check {AGENT_MODEL_ENV}, OPENAI_API_BASE and OPENAI_API_KEY, or unset {AGENT_MODEL_ENV} for offline answers"
     name = model.removeprefix("openai:/")
     if not base:
         return LlmEndpoint("agent", AGENT_MODEL_ENV, name, None, fix, skipped="no OPENAI_API_BASE is set")
-    key = os.environ.get("OPENAI_API_KEY")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
     payload = {"model": name, "messages": PING, "max_tokens": 1}
-    return LlmEndpoint("agent", AGENT_MODEL_ENV, name, f"{base.rstrip('/')}/chat/completions", fix, headers, payload)
+    return LlmEndpoint("agent", AGENT_MODEL_ENV, name, f"{base.rstrip('/')}/chat/completions", fix,
+                       openai_auth_headers(), payload)
 
 
 def serving_endpoint(uri: str) -> LlmEndpoint:
