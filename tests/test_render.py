@@ -140,7 +140,7 @@ JOURNEY_FILES = {
         )),
         f"{PACKAGE}/agent/candidate_prompt.txt",
         "tests/test_regression.py",
-        "benchmarks/regression_benchmark.py",
+        "benchmarks/compare_benchmark.py",
     },
     "journey_profiling": {
         *(f"{PACKAGE}/profiling/{name}" for name in (

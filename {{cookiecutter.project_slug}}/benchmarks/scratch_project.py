@@ -31,8 +31,9 @@ def cycled_records(rows: int, distinct_inputs: bool = False) -> list[str]:
 
 
 def scratch_project(folder: Path, experiment: str, judge: dict, scorers: dict, gates: dict,
-                    records: list[str] | None = None) -> Path:
-    """Write the project into `folder`; `records` (JSON lines) replace the shipped dataset."""
+                    records: list[str] | None = None, keep: tuple[str, ...] = ()) -> Path:
+    """Write the project into `folder`; `records` (JSON lines) replace the shipped dataset; the
+    journeys in `keep` keep their sections."""
     shutil.copytree(PROJECT / "src", folder / "src", ignore=shutil.ignore_patterns("__pycache__"))
     if records is None:
         shutil.copytree(PROJECT / "data", folder / "data")
@@ -44,6 +45,8 @@ def scratch_project(folder: Path, experiment: str, judge: dict, scorers: dict, g
     raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": experiment}
     raw["agent"]["prompt"]["name"] = "support_agent_system"
     for journey, section in JOURNEY_SECTIONS.items():
+        if journey in keep:
+            continue
         raw.pop(section, None)
         raw["journeys"][journey] = False
     (folder / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))

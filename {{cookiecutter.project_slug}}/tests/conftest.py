@@ -12,6 +12,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
 
 
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """An evaluation run in the test process sets variables (the prompt under test, MLflow's
+    concurrency); a later test, or the CLI it starts, must not inherit them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """This project's evaluation.yaml and dataset in a scratch folder (its own MLflow store)."""

@@ -10,7 +10,7 @@ from ..config import AgentVersion, EvalConfig, dataset_fit_problems
 from ..dataset import DatasetError, Record, load_records, rows_with_any
 from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
-from . import concurrency
+from . import concurrency, score_table
 from .agent_loader import load_agent
 from .judge_cache import JudgeCache
 from .preflight import endpoints_in_use, preflight
@@ -126,6 +126,8 @@ def evaluate(
                               "no gate was decided")
             mlflow.set_tag(ABORT_TAG, str(down)[:5000])
             raise RunAborted(report) from None
+        # With the metrics, inside the run: a run that ends FINISHED has its whole score table.
+        score_table.log(result.result_df, run.info.run_id)
     frame = result.result_df
     traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
     rows = rows_from_assessments(traces, {s.name for s in config.scorers})
