@@ -99,6 +99,7 @@ BASE_FILES = {
             "evaluation/report.py",
             "evaluation/run.py",
             "evaluation/scorers.py",
+            "evaluation/score_table.py",
         )
     ),
     *(
@@ -117,6 +118,7 @@ BASE_FILES = {
             "test_llm_endpoints.py",
             "test_llm_workload.py",
             "test_trace_writes.py",
+            "test_score_table.py",
             "test_quality_gates.py",
             "test_runs.py",
             "test_runtime.py",
@@ -128,6 +130,7 @@ BASE_FILES = {
     "benchmarks/throughput_benchmark.py",
     "benchmarks/scratch_project.py",
     "benchmarks/store_cpu.py",
+    "benchmarks/cpu_split.py",
 }
 
 

@@ -16,7 +16,7 @@ every span, trace and assessment; one core can do no better than 1000 / floor ro
 A plain run that has not finished within --plain-timeout is reported as "stalled".
 
     python benchmarks/llm_workload_benchmark.py [--rows 100,1000] [--latency-ms 0,50,300,1000]
-        [--sides plain-default,plain-best,project-cold,project-warm] [--plain-timeout 600]
+        [--sides plain-default,plain-best,project-cold,project-warm] [--plain-timeout 600] [--profile]
     python benchmarks/llm_workload_benchmark.py --dead-judge   # seconds to a clear failure
 """
 
@@ -33,7 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from scratch_project import PROJECT, cycled_records, plain_evaluate, scratch_project  # on sys.path
+from cpu_split import print_split  # on sys.path
+from scratch_project import PROJECT, cycled_records, plain_evaluate, scratch_project
 
 SIDES = ("plain-default", "plain-best", "project-cold", "project-warm")
 PLAIN_BEST = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": "10", "MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0"}
@@ -75,15 +76,18 @@ class Double:
             self.process.wait()
 
 
-def child(side: str, config_path: Path) -> dict:
-    """One side, in this process (started by `run_side`): wall, CPU and store CPU."""
+def child(side: str, config_path: Path, profile: bool = False) -> dict:
+    """One side, in this process (started by `run_side`): wall, CPU and store CPU; with
+    `profile`, the CPU split by what it was spent on (cpu_split.py)."""
     import mlflow  # noqa: F401 - imported before timing on both sides
-    from store_cpu import StoreCpu  # benchmarks/ is on sys.path when run
+    from cpu_split import CpuSplit  # benchmarks/ is on sys.path when run
+    from store_cpu import StoreCpu
 
     from {{ cookiecutter.package_name }}.config import load_config
 
-    store = StoreCpu().install()
     config = load_config(config_path)
+    split = CpuSplit().install(config.agent_callable) if profile else None
+    store = StoreCpu().install()
     if side.startswith("plain"):
         wall, cpu = plain_evaluate(config_path, side)
     else:
@@ -92,10 +96,11 @@ def child(side: str, config_path: Path) -> dict:
         start, cpu = time.perf_counter(), time.process_time()
         evaluate(config, run_name=side)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"wall": wall, "cpu": cpu, "store_cpu": sum(s for _, s in store.as_dict().values())}
+    measured = {"wall": wall, "cpu": cpu, "store_cpu": sum(s for _, s in store.as_dict().values())}
+    return {**measured, "split": split.as_dict()} if split else measured
 
 
-def run_side(side: str, config_path: Path, double: Double, timeout: float) -> dict:
+def run_side(side: str, config_path: Path, double: Double, timeout: float, profile: bool = False) -> dict:
     # The offline hygiene the project applies (runtime.OFFLINE_DEFAULTS) on both sides: without it
     # plain evaluate's first judge call waits for a model-catalog download that cannot happen.
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_MODEL_CATALOG_URI": "",
@@ -109,7 +114,8 @@ def run_side(side: str, config_path: Path, double: Double, timeout: float) -> di
         env.update(PLAIN_BEST)
     before = double.calls()
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", side, "--config", str(config_path)],
+        done = subprocess.run([sys.executable, __file__, "--child", side, "--config", str(config_path),
+                               *(["--profile"] if profile else [])],
                               capture_output=True, text=True, env=env, cwd=config_path.parent, timeout=timeout,
                               check=False)
     except subprocess.TimeoutExpired:
@@ -121,7 +127,8 @@ def run_side(side: str, config_path: Path, double: Double, timeout: float) -> di
     return measured
 
 
-def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float) -> dict[str, dict]:
+def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float,
+            profile: bool = False) -> dict[str, dict]:
     results = {}
     double = Double(latency_ms)
     try:
@@ -136,7 +143,7 @@ def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float
                     if side == "project-cold":
                         project = config_path.parent
                 timeout = plain_timeout if side.startswith("plain") else 24 * 3600
-                results[side] = run_side(side, config_path, double, timeout)
+                results[side] = run_side(side, config_path, double, timeout, profile)
                 print(f"    {rows} rows, {latency_ms:g} ms, {side}: {row_text(results[side], rows)}", flush=True)
     finally:
         double.close()
@@ -169,6 +176,9 @@ def print_table(table: dict, sides: list[str]) -> None:
             floor = results["project-cold"]["store_cpu"] / rows * 1000
             print(f"{'':15s} store-write floor: {floor:.1f} ms CPU per row inside MLflow's store "
                   f"(at most {1000 / floor:.1f} rows/s on one core)")
+        splits = {side: m for side, m in results.items() if "split" in m}
+        if splits:
+            print_split(splits, rows)
 
 
 def dead_judge() -> None:
@@ -207,11 +217,12 @@ def main() -> None:
     parser.add_argument("--sides", default=",".join(SIDES))
     parser.add_argument("--plain-timeout", type=float, default=600)
     parser.add_argument("--dead-judge", action="store_true", help="time the failure of a dead judge")
+    parser.add_argument("--profile", action="store_true", help="also print where each side's CPU goes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.config)))
+        print(json.dumps(child(args.child, args.config, args.profile)))
         return
     if args.dead_judge:
         dead_judge()
@@ -223,7 +234,7 @@ def main() -> None:
     table = {}
     for rows in (int(r) for r in args.rows.split(",")):
         for latency in (float(ms) for ms in args.latency_ms.split(",")):
-            table[(rows, latency)] = measure(rows, latency, sides, args.plain_timeout)
+            table[(rows, latency)] = measure(rows, latency, sides, args.plain_timeout, args.profile)
     print_table(table, sides)
 
 

@@ -44,7 +44,7 @@ def round_trip(tmp_path, columns, run_id="run-1", dataset_rows=None):
 def test_every_value_type_and_errored_rows_read_back_exactly(tmp_path):
     written = columns_from_frame(sample_frame())
     read = round_trip(tmp_path, written)
-    for name in ("trace_ids", "keys", "input_hashes", "states", "scorer", "value_types", "partial_inputs"):
+    for name in ("trace_ids", "record_ids", "keys", "input_hashes", "states", "scorer", "value_types", "partial_inputs"):
         assert getattr(read, name) == getattr(written, name), name
     for name in ("inputs", "answers", "values", "error_messages", "rationales"):
         assert [read.text(name, i) for i in range(len(getattr(written, name)))] == getattr(written, name), name
@@ -59,6 +59,7 @@ def test_every_value_type_and_errored_rows_read_back_exactly(tmp_path):
     assert read.errors[errored] and read.text("error_messages", errored) == "timed out"
     # The record with only an expectation keeps its row, with no score.
     assert len(read) == len(VALUES) + 3 and (len(VALUES) + 1) not in set(read.row.tolist())
+    assert read.record_ids[:2] == [None, "rec-1"]
     assert read.keys[1] == "id:rec-1" and read.keys[0] == 'json:{"locale":"en","query":"q0"}'
     assert json.loads(read.text("inputs", 0)) == {"query": "q0", "locale": "en"}
     assert json.loads(read.text("answers", 2)) == "answer 2"

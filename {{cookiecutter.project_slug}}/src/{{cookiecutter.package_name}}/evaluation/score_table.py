@@ -43,6 +43,7 @@ class ScoreColumns:
     """Scores of one run: per record (dataset order), then per feedback (`row` -> record)."""
 
     trace_ids: list[str]
+    record_ids: list[str | None]  # the dataset record's id, when it has one
     keys: list[str]  # pairing keys: "id:<record id>", else the inputs as canonical JSON
     input_hashes: list[str | None]  # None: the inputs are not known in full
     states: list[str]
@@ -149,6 +150,7 @@ def columns_from_frame(frame) -> ScoreColumns:
     types = list(map(type, values))
     return ScoreColumns(
         trace_ids=column("trace_id"),
+        record_ids=record_ids,
         keys=[input_key(r, i) for r, i in zip(requests, record_ids)],
         input_hashes=[None if i in partial_set else input_hash(_parsed(r)) for i, r in enumerate(requests)],
         states=[str(s) for s in column("state", "OK")],
@@ -173,7 +175,7 @@ def columns_from_trace_infos(traces) -> ScoreColumns:
 
     return columns_from_frame(pd.DataFrame({
         "trace_id": [t.info.trace_id for t in traces],
-        "state": [t.info.state for t in traces],
+        "state": [getattr(t.info.state, "value", t.info.state) for t in traces],
         "request_time": [t.info.request_time for t in traces],
         "trace_metadata": [t.info.trace_metadata for t in traces],
         "tags": [t.info.tags for t in traces],
@@ -244,6 +246,7 @@ def to_arrow(columns: ScoreColumns, run_id: str):
     table = pa.table({
         "record": pa.array(record, pa.int64()),
         "trace_id": per_record(columns.trace_ids),
+        "record_id": pa.array(per_record(columns.record_ids), pa.string()),
         "record_key": per_record(columns.keys),
         "input_hash": pa.array(per_record(columns.input_hashes), pa.string()),
         "state": per_record(columns.states),
@@ -312,6 +315,7 @@ def read(path: Path, run_id: str, dataset_rows: int | None) -> ScoreColumns:
     names, types = scorer.dictionary.to_pylist(), value_type.dictionary.to_pylist()
     return ScoreColumns(
         trace_ids=heads.column("trace_id").to_pylist(),
+        record_ids=heads.column("record_id").to_pylist(),
         keys=heads.column("record_key").to_pylist(),
         input_hashes=heads.column("input_hash").to_pylist(),
         states=heads.column("state").to_pylist(),
