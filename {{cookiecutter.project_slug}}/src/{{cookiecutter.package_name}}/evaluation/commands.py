@@ -1,0 +1,72 @@
+"""The core commands: `evaluate`, `check-config` and `judge-cache clear`. Heavy imports wait
+until a command runs, so `--help` answers at once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..command_parts import config_option, exit_with, fail, load, reports_folder, reports_option
+
+
+@click.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate evaluation.yaml and the dataset it names, without running anything."""
+    config = load(config_path)
+    scorers = ", ".join(f"{s.name} ({s.type})" for s in config.scorers)
+    click.echo(f"evaluation.yaml is valid: target {config.target}, scorers {scorers}")
+
+
+@click.group("judge-cache")
+def judge_cache() -> None:
+    """The local cache of LLM-judge verdicts (judge.cache_dir in evaluation.yaml)."""
+
+
+@judge_cache.command("clear")
+@config_option
+def clear_judge_cache(config_path: Path | None) -> None:
+    """Delete every cached verdict, so the next evaluation judges every row again."""
+    from .judge_cache import JudgeCache
+
+    config = load(config_path)
+    removed = JudgeCache(config.judge_cache_dir).clear()
+    click.echo(f"Removed {removed} cached verdict(s) from {config.judge_cache_dir}")
+
+
+@click.command()
+@config_option
+@click.option("--run-name", default="evaluation", show_default=True, help="MLflow run name.")
+@reports_option("gates.json and gates.md")
+@click.option("--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Show MLflow's own log lines and progress bar.")
+def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None, no_judge_cache: bool,
+             verbose: bool) -> None:
+    """Run the agent on the dataset, score it, apply the quality gates, write the report."""
+    if not verbose:  # read when MLflow is imported; the progress line says what matters
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    config = load(config_path)
+    from ..dataset import DatasetError
+    from ..runtime import InfrastructureError
+    from .report import print_table, write_reports
+    from .run import RunAborted
+    from .run import evaluate as run_evaluation
+
+    folder = reports_folder(config, reports_path)
+    try:
+        report = run_evaluation(config, run_name=run_name, use_cache=not no_judge_cache,
+                                verbose=verbose, echo=click.echo)
+    except RunAborted as aborted:
+        json_path, md_path = write_reports(aborted.report, folder)
+        fail(f"the run was aborted: {aborted}\nPartial report: {md_path} and {json_path}; "
+             f"MLflow run {aborted.report.run_id} is marked FAILED")
+    except (DatasetError, InfrastructureError) as err:
+        fail(str(err))
+    except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict
+        fail(f"evaluation could not run: {type(err).__name__}: {err}")
+    json_path, md_path = write_reports(report, folder)
+    print_table(report)
+    click.echo(f"Report: {md_path} and {json_path}")
+    exit_with(report.passed)
