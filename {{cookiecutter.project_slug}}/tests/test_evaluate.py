@@ -149,3 +149,28 @@ def test_the_faster_sqlite_store_loses_nothing(project_copy, tmp_path_factory):
     assert fast[1] == slow[1] == len(rows)
     assert fast[2] == slow[2] and len(fast[2]) > fast[1]  # every assessment, the same values
     assert fast[3] == slow[3] and fast[4] == slow[4]
+
+
+def test_two_agent_versions_in_one_process_keep_their_own_prompt(project_copy, monkeypatch):
+    """The prompt version goes to the agent's factory, not the environment: a candidate loaded
+    first does not change what the baseline answers, and nothing is left in os.environ."""
+    import os
+
+    from {{ cookiecutter.package_name }}.config import AgentVersion, load_config
+    from {{ cookiecutter.package_name }}.evaluation.agent_loader import PROMPT_ENV, load_agent
+    from {{ cookiecutter.package_name }}.runtime import connect
+
+    monkeypatch.delenv(PROMPT_ENV, raising=False)
+    offline(project_copy / "evaluation.yaml")
+    config = load_config(project_copy / "evaluation.yaml")
+    connect(config)
+    bundled = (PROJECT / "src" / "{{ cookiecutter.package_name }}" / "agent" / "system_prompt.txt").read_text()
+    (project_copy / "concise.txt").write_text(bundled.replace("Answer style: full", "Answer style: concise"))
+    query = "What is your refund policy?"
+    candidate = load_agent(config, AgentVersion(prompt_file="concise.txt"))
+    baseline = load_agent(config)
+    assert PROMPT_ENV not in os.environ
+    assert candidate.prompt_uri != baseline.prompt_uri
+    short, full = candidate.predict_fn(query=query), baseline.predict_fn(query=query)
+    assert len(short) < len(full)
+    assert candidate.predict_fn(query=query) == short  # the baseline did not change the candidate

@@ -1,6 +1,6 @@
 """Sample customer-support agent for the fictional shop Acme Outfitters, traced with MLflow.
 
-predict(query) runs these steps, each a span in one trace:
+predict(query) (built by make_predict(prompt_uri)) runs these steps, each a span in one trace:
 
 1. ``injection_guard`` (GUARDRAIL): requests to ignore or reveal the instructions get REFUSAL.
 2. ``retrieve_docs`` (RETRIEVER): keyword retrieval from the bundled knowledge base; outputs are
@@ -17,8 +17,9 @@ An empty question gets EMPTY_ANSWER without any retrieval.
 
 Environment variables:
 
-- ``AGENT_PROMPT_URI`` (required): registry URI of the system prompt, for example
-  ``prompts:/support-agent-system-prompt@production``. The evaluation runner sets it.
+- ``AGENT_PROMPT_URI``: registry URI of the system prompt, for example
+  ``prompts:/support-agent-system-prompt@production``, read when ``predict`` is called directly.
+  The evaluation runner passes the prompt version to ``make_predict`` instead.
 - ``AGENT_LLM_MODEL`` (optional): model name on an OpenAI-compatible endpoint (a leading
   ``openai:/`` is accepted). Needs ``OPENAI_API_BASE`` or ``OPENAI_BASE_URL``
   (``http://host:port/v1``); ``OPENAI_API_KEY`` is sent as bearer token when set.
@@ -101,12 +102,25 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _STYLE_LINE = re.compile(r"^\s*answer style\s*:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
 
 
-@mlflow.trace(span_type=SpanType.AGENT, name="support_agent")
-def predict(query: str) -> str:
-    """Answer one customer question (see the module docstring for the steps)."""
+def make_predict(prompt_uri: str | None = None):
+    """The predict function for one prompt version; with none, `AGENT_PROMPT_URI` at call time.
+
+    The evaluation runner builds one per agent version it evaluates, so a baseline and a
+    candidate evaluated in one process never share a prompt through the environment.
+    """
+
+    @mlflow.trace(span_type=SpanType.AGENT, name="support_agent")
+    def predict(query: str) -> str:
+        """Answer one customer question (see the module docstring for the steps)."""
+        return answer(query, prompt_uri or os.environ.get(PROMPT_URI_ENV, "").strip())
+
+    predict.make_predict = make_predict  # how the runner finds the factory from `agent.callable`
+    return predict
+
+
+def answer(query: str, prompt_uri: str) -> str:
     # Configuration is checked before anything else so a misconfigured run fails on its first
     # row, whatever that row is.
-    prompt_uri = os.environ.get(PROMPT_URI_ENV, "").strip()
     if not prompt_uri:
         raise RuntimeError(
             f"{PROMPT_URI_ENV} is not set. Set it to a prompt registry URI such as "
@@ -291,3 +305,7 @@ def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: st
                 },
             )
     return payload["choices"][0]["message"]["content"] or ""
+
+
+# `agent.callable` in evaluation.yaml names this; it reads AGENT_PROMPT_URI when called directly.
+predict = make_predict()

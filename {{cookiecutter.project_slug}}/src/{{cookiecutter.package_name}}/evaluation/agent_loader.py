@@ -11,7 +11,7 @@ from pathlib import Path
 from ..config import AgentVersion, EvalConfig
 from ..runtime import InfrastructureError
 
-PROMPT_ENV = "AGENT_PROMPT_URI"  # how the agent learns which prompt version to load
+PROMPT_ENV = "AGENT_PROMPT_URI"  # set by a user, it overrides agent.prompt (default_prompt)
 
 
 @dataclass
@@ -22,7 +22,11 @@ class LoadedAgent:
 
 
 def load_agent(config: EvalConfig, version: AgentVersion | None = None) -> LoadedAgent:
-    """The configured agent, or `version` of it; sets AGENT_PROMPT_URI for the agent to read."""
+    """The configured agent, or `version` of it, built for its prompt version.
+
+    The prompt version is passed to the callable's factory (`predict.make_predict`, see
+    agent/support_agent.py), never through the environment.
+    """
     version = version or AgentVersion(callable=config.agent_callable, endpoint=config.agent_endpoint)
     if version.endpoint:
         import mlflow
@@ -38,14 +42,23 @@ def load_agent(config: EvalConfig, version: AgentVersion | None = None) -> Loade
         prompt_uri = register_prompt_file(config, config.root / version.prompt_file)
     else:
         prompt_uri, notes = default_prompt(config)
+    reference = version.callable or config.agent_callable
+    function = import_callable(reference)
+    factory = getattr(function, "make_predict", None)
+    if prompt_uri and factory is not None:
+        return LoadedAgent(traced(factory(prompt_uri)), prompt_uri, notes)
+    if version.prompt or version.prompt_file:
+        raise InfrastructureError(
+            f"agent callable {reference!r} cannot be given a prompt version: it has no "
+            "`make_predict(prompt_uri)` factory (see agent/support_agent.py)"
+        )
     if prompt_uri:
-        os.environ[PROMPT_ENV] = prompt_uri
-    return LoadedAgent(import_callable(version.callable or config.agent_callable), prompt_uri, notes)
+        notes.append(f"agent callable {reference} has no make_predict factory: agent.prompt "
+                     f"({prompt_uri}) is not passed to it")
+    return LoadedAgent(function, None, notes)
 
 
 def import_callable(reference: str):
-    import mlflow
-
     module_name, _, function_name = reference.partition(":")
     try:
         function = getattr(importlib.import_module(module_name), function_name)
@@ -54,10 +67,20 @@ def import_callable(reference: str):
             f"agent callable {reference!r} cannot be imported ({err}); "
             "check the module path and that the project is installed (`make install`)"
         ) from err
-    # Undecorated, every span the agent opens would become a trace of its own.
-    if not getattr(function, "__mlflow_traced__", False):
-        function = mlflow.trace(function)
-    return function
+    return traced(function)
+
+
+def traced(function):
+    """The function under @mlflow.trace: undecorated, every span the agent opens would become
+    a trace of its own."""
+    import mlflow
+
+    if getattr(function, "__mlflow_traced__", False):
+        return function
+    wrapped = mlflow.trace(function)
+    if hasattr(function, "make_predict"):
+        wrapped.make_predict = function.make_predict
+    return wrapped
 
 
 def default_prompt(config: EvalConfig) -> tuple[str | None, list[str]]:
