@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 
 from .. import llm_endpoints
 from ..config import AgentVersion, EvalConfig, dataset_fit_problems
@@ -92,24 +92,41 @@ def evaluate(
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))
-    report = GateReport(None, config.experiment, experiment.experiment_id, config.judge_model,
-                        len(records), [], notes)
+    report = partial(GateReport, experiment=config.experiment, experiment_id=experiment.experiment_id,
+                     judge_model=config.judge_model, rows=len(records))
     if not records:
-        report.gates = decide_gates(config.quality_gates, {}, [], applicable, 0)
-        return report
+        return report(run_id=None, gates=decide_gates(config.quality_gates, {}, [], applicable, 0), notes=notes)
     check_endpoints(endpoints, echo)
-
     agent = load_agent(config, version)
     notes.extend(agent.notes)
+    cache = judge_cache(config, use_cache)
+    run_id, result = run_harness(
+        mlflow, config, records, agent, cache, run_name, version, verbose,
+        aborted=lambda run_id, why: report(run_id=run_id, gates=[], notes=notes, aborted=why),
+    )
+    frame = result.result_df
+    traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
+    rows = rows_from_assessments(traces, {s.name for s in config.scorers})
+    llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
+    return report(run_id=run_id, notes=notes + usage, judge_cache=cache_stats, llm_calls=llm_calls,
+                  gates=decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records)))
+
+
+def run_harness(mlflow, config: EvalConfig, records: list[Record], agent, cache: JudgeCache | None,
+                run_name: str, version: AgentVersion | None, verbose: bool,
+                aborted: Callable[[str, str], GateReport]):
+    """`mlflow.genai.evaluate` in a run of its own, then the run's score table: (run id, result).
+
+    An endpoint that goes down ends the run with the reason as a tag: RunAborted carrying
+    `aborted(run_id, why)`.
+    """
     from .judge_calls import route_judge_calls
     from .scorers import build_scorers
     from .trace_writes import traces_written_whole
 
-    cache = judge_cache(config, use_cache)
     progress = Progress(len(records), cache)
     route_judge_calls()
     with mlflow.start_run(run_name=run_name) as run:
-        report.run_id = run.info.run_id
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
             mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
         if version:
@@ -122,28 +139,27 @@ def evaluate(
                     scorers=build_scorers(config, cache),
                 )
         except llm_endpoints.EndpointDown as down:
-            report.aborted = (f"stopped after {progress.done} of {len(records)} rows: {down}; "
-                              "no gate was decided")
             mlflow.set_tag(ABORT_TAG, str(down)[:5000])
-            raise RunAborted(report) from None
+            why = f"stopped after {progress.done} of {len(records)} rows: {down}; no gate was decided"
+            raise RunAborted(aborted(run.info.run_id, why)) from None
         # With the metrics, inside the run: a run that ends FINISHED has its whole score table.
         score_table.log(result.result_df, run.info.run_id)
-    frame = result.result_df
-    traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
-    rows = rows_from_assessments(traces, {s.name for s in config.scorers})
-    calls = llm_endpoints.REGISTRY.totals()
-    if endpoints:
-        report.llm_calls = vars(calls)
+    return run.info.run_id, result
+
+
+def usage_notes(calls_llm: bool, cache: JudgeCache | None) -> tuple[dict | None, dict | None, list[str]]:
+    """LLM calls and judge-cache use of the run: (llm_calls, judge_cache, report notes)."""
+    notes, llm_calls, cache_stats = [], None, None
+    if calls_llm:
+        calls = llm_endpoints.REGISTRY.totals()
+        llm_calls = vars(calls)
         notes.append(f"LLM calls: {calls.calls} sent, {calls.retries} retried "
                      f"({calls.throttled} answered HTTP 429), {calls.failed} failed for good.")
     if cache is not None:
-        report.judge_cache = cache.stats.as_dict()
-        notes.append(
-            f"Judge cache: {cache.stats.hits} verdicts reused (judge calls saved), "
-            f"{cache.stats.misses} judged now."
-        )
-    report.gates = decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records))
-    return report
+        cache_stats = cache.stats.as_dict()
+        notes.append(f"Judge cache: {cache.stats.hits} verdicts reused (judge calls saved), "
+                     f"{cache.stats.misses} judged now.")
+    return llm_calls, cache_stats, notes
 
 
 def check_endpoints(endpoints, echo: Callable[[str], None]) -> None:
@@ -157,7 +173,3 @@ def check_endpoints(endpoints, echo: Callable[[str], None]) -> None:
     for endpoint in endpoints:
         if endpoint.url:
             echo(f"Pre-flight: {endpoint.label} answers at {endpoint.url}")
-
-
-def reports_dir(config: EvalConfig) -> Path:
-    return config.root / "reports"
