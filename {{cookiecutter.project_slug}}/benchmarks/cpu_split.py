@@ -38,9 +38,14 @@ class CpuSplit:
         for cls in {Scorer, *_subclasses(Scorer)}:
             if "run" in vars(cls):  # what MLflow's harness calls on every scorer
                 cls.run = self.wrap(vars(cls)["run"], SCORERS)
-        module_name, _, function = agent_callable.partition(":")
+        module_name, _, name = agent_callable.partition(":")
         module = importlib.import_module(module_name)
-        setattr(module, function, functools.wraps(getattr(module, function))(self.wrap(getattr(module, function), AGENT)))
+        function = getattr(module, name)
+        wrapped = self.wrap(function, AGENT)
+        factory = getattr(function, "make_predict", None)
+        if factory is not None:  # the runner builds predict per prompt version: wrap those too
+            wrapped.make_predict = lambda *args, **kwargs: self.wrap(factory(*args, **kwargs), AGENT)
+        setattr(module, name, wrapped)
         return self
 
     def wrap(self, function, bucket: str):
