@@ -39,14 +39,20 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def check_mlflow_version() -> str:
-    try:
-        installed = version("mlflow-skinny")
-    except PackageNotFoundError:
+def installed_mlflow() -> str | None:
+    """The installed MLflow version (mlflow-skinny counts), or None: the one place it is read."""
+    for name in ("mlflow-skinny", "mlflow"):
         try:
-            installed = version("mlflow")
+            return version(name)
         except PackageNotFoundError:
-            raise InfrastructureError("mlflow is not installed; run `make install`") from None
+            continue
+    return None
+
+
+def check_mlflow_version() -> str:
+    installed = installed_mlflow()
+    if installed is None:
+        raise InfrastructureError("mlflow is not installed; run `make install`")
     if parse_version(installed) < MLFLOW_MIN:
         floor = ".".join(map(str, MLFLOW_MIN))
         raise InfrastructureError(
