@@ -388,60 +388,22 @@ class _Checker:
 
     def run(self) -> EvalConfig:
         self.unknown_keys(self.raw, SCHEMA)
-
-        target = self.text("target") or "local"
-        if target not in TARGETS:
-            self.problem("target", f"{target!r} is not a target; use one of {list(TARGETS)}")
-            target = "local"
-
-        tracking_uri = self.text("mlflow.tracking_uri", DEFAULT_TRACKING_URI[target]) or ""
-        if target == "databricks" and not tracking_uri.startswith("databricks"):
-            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} must be 'databricks' (or databricks://<profile>) for target databricks")
-        if target == "local" and not tracking_uri.startswith(("sqlite:///", "http://", "https://")):
-            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} is not a local store; use sqlite:///mlflow.db or an http(s):// MLflow server")
-
-        experiment = self.text("mlflow.experiment") or ""
-        if experiment and target == "databricks" and not experiment.startswith("/"):
-            self.problem("mlflow.experiment", f"{experiment!r} must be a workspace path such as /Shared/{experiment} on Databricks")
-
+        target, tracking_uri, experiment = self.check_target_and_store()
         judge = self.text("judge.model", "none") or "none"
         if judge not in ("none", "databricks"):
             self.model_uri("judge.model", judge)
-
-        agent_callable = self.text("agent.callable", required=False)
-        agent_endpoint = self.text("agent.endpoint", required=False)
-        if bool(agent_callable) == bool(agent_endpoint):
-            self.problem("agent", "set exactly one of agent.callable (module:function) and agent.endpoint (endpoints:/name)")
-        if agent_callable and not CALLABLE.match(agent_callable):
-            self.problem("agent.callable", f"{agent_callable!r} is not module.path:function")
-        if agent_endpoint and not ENDPOINT.match(agent_endpoint):
-            self.problem("agent.endpoint", f"{agent_endpoint!r} is not a serving endpoint URI; use endpoints:/<endpoint-name>")
-
+        agent_callable, agent_endpoint = self.check_agent()
         prompt_name = self.text("agent.prompt.name", required=False)
         prompt_alias = self.text("agent.prompt.alias", "production", required=False) or "production"
         self.check_prompt(target, prompt_name, prompt_alias)
-
-        uc_catalog = self.text("unity_catalog.catalog", required=target == "databricks") or ""
-        uc_schema = self.text("unity_catalog.schema", required=target == "databricks") or ""
-        for key, value in (("catalog", uc_catalog), ("schema", uc_schema)):
-            if value and not IDENTIFIER.match(value):
-                self.problem(f"unity_catalog.{key}", f"{value!r} is not a valid Unity Catalog name; use letters, digits and underscores, starting with a letter or underscore")
-        warehouse = self.warehouse_id("unity_catalog.sql_warehouse_id")
-
+        uc_catalog, uc_schema, warehouse = self.check_unity_catalog(target)
         reflection = self.text("models.reflection", "", required=False) or ""
         embedding = self.text("models.embedding", "", required=False) or ""
         self.model_uri("models.reflection", reflection)
         self.model_uri("models.embedding", embedding)
-
         scorers = self.check_scorers(judge)
         gates = self.check_gates(scorers)
-        dataset_table, dataset_warehouse = self.check_dataset_table(target, warehouse)
-        dataset_path = None
-        if not dataset_table:
-            dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
-            dataset_path = self.inside_project("dataset.path", dataset_label, "data/eval_dataset.jsonl")
-            if dataset_path and self.check_dataset:
-                self.check_dataset_fits(dataset_path, dataset_label, scorers)
+        dataset_path, dataset_table, dataset_warehouse = self.check_dataset_source(target, warehouse, scorers)
 
         journeys = {name: self.flag(f"journeys.{name}", False) for name in JOURNEYS}
 
@@ -482,6 +444,51 @@ class _Checker:
             tracing=self.check_tracing(journeys["tracing"], judge, scorers,
                                        (uc_catalog, uc_schema, warehouse, experiment)),
         )
+
+    def check_target_and_store(self) -> tuple[str, str, str]:
+        target = self.text("target") or "local"
+        if target not in TARGETS:
+            self.problem("target", f"{target!r} is not a target; use one of {list(TARGETS)}")
+            target = "local"
+        tracking_uri = self.text("mlflow.tracking_uri", DEFAULT_TRACKING_URI[target]) or ""
+        if target == "databricks" and not tracking_uri.startswith("databricks"):
+            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} must be 'databricks' (or databricks://<profile>) for target databricks")
+        if target == "local" and not tracking_uri.startswith(("sqlite:///", "http://", "https://")):
+            self.problem("mlflow.tracking_uri", f"{tracking_uri!r} is not a local store; use sqlite:///mlflow.db or an http(s):// MLflow server")
+        experiment = self.text("mlflow.experiment") or ""
+        if experiment and target == "databricks" and not experiment.startswith("/"):
+            self.problem("mlflow.experiment", f"{experiment!r} must be a workspace path such as /Shared/{experiment} on Databricks")
+        return target, tracking_uri, experiment
+
+    def check_agent(self) -> tuple[str | None, str | None]:
+        agent_callable = self.text("agent.callable", required=False)
+        agent_endpoint = self.text("agent.endpoint", required=False)
+        if bool(agent_callable) == bool(agent_endpoint):
+            self.problem("agent", "set exactly one of agent.callable (module:function) and agent.endpoint (endpoints:/name)")
+        if agent_callable and not CALLABLE.match(agent_callable):
+            self.problem("agent.callable", f"{agent_callable!r} is not module.path:function")
+        if agent_endpoint and not ENDPOINT.match(agent_endpoint):
+            self.problem("agent.endpoint", f"{agent_endpoint!r} is not a serving endpoint URI; use endpoints:/<endpoint-name>")
+        return agent_callable, agent_endpoint
+
+    def check_unity_catalog(self, target: str) -> tuple[str, str, str]:
+        uc_catalog = self.text("unity_catalog.catalog", required=target == "databricks") or ""
+        uc_schema = self.text("unity_catalog.schema", required=target == "databricks") or ""
+        for key, value in (("catalog", uc_catalog), ("schema", uc_schema)):
+            if value and not IDENTIFIER.match(value):
+                self.problem(f"unity_catalog.{key}", f"{value!r} is not a valid Unity Catalog name; use letters, digits and underscores, starting with a letter or underscore")
+        return uc_catalog, uc_schema, self.warehouse_id("unity_catalog.sql_warehouse_id")
+
+    def check_dataset_source(self, target: str, warehouse: str, scorers) -> tuple:
+        """(dataset path, table, table's warehouse): a Unity Catalog table or the JSONL file."""
+        dataset_table, dataset_warehouse = self.check_dataset_table(target, warehouse)
+        dataset_path = None
+        if not dataset_table:
+            dataset_label = self.text("dataset.path") or "data/eval_dataset.jsonl"
+            dataset_path = self.inside_project("dataset.path", dataset_label, "data/eval_dataset.jsonl")
+            if dataset_path and self.check_dataset:
+                self.check_dataset_fits(dataset_path, dataset_label, scorers)
+        return dataset_path, dataset_table, dataset_warehouse
 
     def check_align_judge(self, required: bool) -> AlignJudge | None:
         if self.get("align") is None:
