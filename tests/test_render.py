@@ -76,6 +76,7 @@ BASE_FILES = {
             "config.py",
             "dataset.py",
             "dataset_table.py",
+            "reporting.py",
             "runs.py",
             "runtime.py",
             "scorer_catalog.py",

@@ -1,0 +1,177 @@
+"""One way to write a report: a list of blocks, rendered as Markdown (fit for a pull-request
+comment) and as one self-contained HTML page (charts inlined as PNG), with one chart style.
+
+A block is ("h2" | "h3" | "p", text), ("list", [text]), ("table", Table) or ("chart", Chart);
+text may use the little Markdown both renderings understand: `code`, [links](url), **bold**,
+*italics*. A journey builds its blocks once and says what each chart is (`Chart.kind`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .runtime import InfrastructureError
+
+
+@dataclass
+class Table:
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    align: str = ""  # "l" or "r" per column; by default the first left, the rest (numbers) right
+
+    def alignment(self) -> str:
+        return self.align or "l" + "r" * (len(self.headers) - 1)
+
+
+@dataclass
+class Chart:
+    kind: str  # what the journey draws, e.g. "latency" or "tokens"
+
+
+Block = tuple  # ("h2" | "h3" | "p", text), ("list", [text]), ("table", Table), ("chart", Chart)
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+
+def markdown(blocks: list[Block], chart_text: Callable[[Chart], str]) -> str:
+    """The blocks as Markdown; `chart_text` says what stands for a chart (a PNG has no place there)."""
+    lines: list[str] = []
+    for kind, content in blocks:
+        if kind == "h2":
+            lines += [f"## {content}", ""]
+        elif kind == "h3":
+            lines += [f"### {content}", ""]
+        elif kind == "p":
+            lines += [content, ""]
+        elif kind == "list":
+            lines += [*(f"- {item}" for item in content), ""]
+        elif kind == "table":
+            lines += [*markdown_table(content), ""]
+        elif kind == "chart":
+            lines += [chart_text(content), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def markdown_table(table: Table) -> list[str]:
+    def row(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    aligns = ["---:" if a == "r" else "---" for a in table.alignment()]
+    return [row(table.headers), row(aligns), *(row(r) for r in table.rows)]
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code { background: #f4f4f4; padding: 0 0.2rem; }
+img { max-width: 100%; }
+"""
+CODE = re.compile(r"`([^`]+)`")
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+BOLD = re.compile(r"\*\*([^*]+)\*\*")
+ITALIC = re.compile(r"\*([^*]+)\*")
+
+
+def inline_html(text: str) -> str:
+    """The little Markdown the blocks use (code, links, bold, italics), escaped first."""
+    out = html.escape(str(text), quote=True)
+    out = CODE.sub(r"<code>\1</code>", out)
+    out = LINK.sub(r'<a href="\2">\1</a>', out)
+    out = BOLD.sub(r"<strong>\1</strong>", out)
+    return ITALIC.sub(r"<em>\1</em>", out)
+
+
+def html_document(title: str, blocks: list[Block], chart_html: Callable[[Chart], str]) -> str:
+    """The blocks as one HTML page; `chart_html` draws each chart (see png_img)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{STYLE}</style></head>",
+        "<body>",
+    ]
+    for kind, content in blocks:
+        if kind in ("h2", "h3"):
+            parts.append(f"<{kind}>{inline_html(content)}</{kind}>")
+        elif kind == "p":
+            parts.append(f"<p>{inline_html(content)}</p>")
+        elif kind == "list":
+            parts.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in content) + "</ul>")
+        elif kind == "table":
+            parts.append(html_table(content))
+        elif kind == "chart":
+            parts.append(chart_html(content))
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def html_table(table: Table) -> str:
+    head = "".join(f"<th>{inline_html(h)}</th>" for h in table.headers)
+    body = []
+    for row in table.rows:
+        cells = "".join(
+            f'<td class="num">{inline_html(c)}</td>' if a == "r" else f"<td>{inline_html(c)}</td>"
+            for a, c in zip(table.alignment(), row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+# --- Charts: one style ----------------------------------------------------------------------
+
+
+def figure(rows: int):
+    """A figure sized for `rows` bars. The object-oriented API with the Agg canvas: no pyplot
+    state, no display needed."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise InfrastructureError(
+            "the report charts need matplotlib, which mlflow installs but mlflow-skinny does "
+            "not; run `pip install matplotlib`"
+        ) from err
+
+    drawing = Figure(figsize=(9, 1.2 + 0.55 * rows), layout="constrained")
+    FigureCanvasAgg(drawing)
+    return drawing
+
+
+def bars(axes, labels: list[str], series: dict[str, list[float]], unit: str, fmt) -> None:
+    """Grouped horizontal bars, labelled with the same formatting as the tables."""
+    height = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        positions = [row + (i - (len(series) - 1) / 2) * height for row in range(len(labels))]
+        drawn = axes.barh(positions, values, height=height, label=name)
+        axes.bar_label(drawn, labels=[fmt(v) for v in values], padding=2, fontsize=8)
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()
+    axes.set_xlabel(unit)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, never on them
+    axes.margins(x=0.12)  # room for the value labels
+    values = [v for vs in series.values() for v in vs if v > 0]
+    if values and max(values) / min(values) > 50:  # spans from 0.1 ms to seconds: log scale
+        axes.set_xscale("log")
+        axes.set_xlabel(f"{unit} (log scale)")
+
+
+def png(drawing) -> bytes:
+    buffer = io.BytesIO()
+    drawing.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def png_img(image: bytes, alt: str) -> str:
+    data = base64.b64encode(image).decode("ascii")
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
