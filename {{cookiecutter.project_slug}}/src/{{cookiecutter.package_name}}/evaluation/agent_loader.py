@@ -77,10 +77,7 @@ def traced(function):
 
     if getattr(function, "__mlflow_traced__", False):
         return function
-    wrapped = mlflow.trace(function)
-    if hasattr(function, "make_predict"):
-        wrapped.make_predict = function.make_predict
-    return wrapped
+    return mlflow.trace(function)  # functools.wraps: a make_predict attribute carries over
 
 
 def default_prompt(config: EvalConfig) -> tuple[str | None, list[str]]:
