@@ -234,12 +234,13 @@ def to_arrow(columns: ScoreColumns, run_id: str):
     order = np.argsort(record, kind="stable")
     record = record[order]
     feedbacks = len(columns.row)
+    order_list, record_list = order.tolist(), record.tolist()
 
     def per_feedback(values, fill=None):
-        return [values[i] if i < feedbacks else fill for i in order.tolist()]
+        return [values[i] if i < feedbacks else fill for i in order_list]
 
     def per_record(values):
-        return [values[r] for r in record.tolist()]
+        return [values[r] for r in record_list]
 
     numbers = np.concatenate([columns.numbers, np.full(len(bare), np.nan)])[order]
     errors = np.concatenate([columns.errors, np.zeros(len(bare), bool)])[order]
