@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import threading
 import time
+
+from store_cpu import store_methods  # a sibling script: benchmarks/ is on sys.path
 
 STORE, LLM, AGENT, SCORERS = "MLflow store", "LLM calls (HTTP, JSON)", "agent code and spans", "scorer code"
 
@@ -30,10 +31,8 @@ class CpuSplit:
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
         from requests import Session
 
-        for name in dir(SqlAlchemyStore):
-            method = inspect.getattr_static(SqlAlchemyStore, name)
-            if not name.startswith("_") and inspect.isfunction(method):
-                setattr(SqlAlchemyStore, name, self.wrap(method, STORE))
+        for name, method in store_methods():
+            setattr(SqlAlchemyStore, name, self.wrap(method, STORE))
         Session.request = self.wrap(Session.request, LLM)  # every LLM call: the project's and MLflow's
         for cls in {Scorer, *_subclasses(Scorer)}:
             if "run" in vars(cls):  # what MLflow's harness calls on every scorer

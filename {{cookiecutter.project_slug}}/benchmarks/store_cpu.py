@@ -23,10 +23,8 @@ class StoreCpu:
     def install(self) -> StoreCpu:
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-        for name in dir(SqlAlchemyStore):
-            method = inspect.getattr_static(SqlAlchemyStore, name)
-            if not name.startswith("_") and inspect.isfunction(method):  # instance methods only
-                setattr(SqlAlchemyStore, name, self._timed(name, method))
+        for name, method in store_methods():
+            setattr(SqlAlchemyStore, name, self._timed(name, method))
         return self
 
     def _timed(self, name: str, method):
@@ -48,3 +46,15 @@ class StoreCpu:
 
     def as_dict(self) -> dict[str, list]:
         return {name: [self.calls[name], self.seconds[name]] for name in self.calls}
+
+
+def store_methods() -> list[tuple[str, object]]:
+    """(name, function) of every public instance method of MLflow's SQL store."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return [
+        (name, method)
+        for name in dir(SqlAlchemyStore)
+        if not name.startswith("_")
+        and inspect.isfunction(method := inspect.getattr_static(SqlAlchemyStore, name))
+    ]

@@ -152,7 +152,7 @@ def columns_from_frame(frame) -> ScoreColumns:
         trace_ids=column("trace_id"),
         record_ids=record_ids,
         keys=[input_key(r, i) for r, i in zip(requests, record_ids)],
-        input_hashes=[None if i in partial_set else input_hash(_parsed(r)) for i, r in enumerate(requests)],
+        input_hashes=[None if i in partial_set else input_hash(parse_json_text(r)) for i, r in enumerate(requests)],
         states=[str(s) for s in column("state", "OK")],
         inputs=[None if r is None else _json(r) for r in requests],
         answers=[None if a is None else _json(a) for a in answers],
@@ -202,7 +202,8 @@ def _as_stored(value):
     return {k: _as_stored(v) for k, v in value.items()}
 
 
-def _parsed(request):
+def parse_json_text(request):
+    """A request as stored: JSON text is parsed, anything else (or text that is not JSON) kept."""
     if isinstance(request, str):
         try:
             return json.loads(request)
