@@ -1,10 +1,11 @@
-# Two commands: `make demo` renders the default project and runs its offline evaluation;
-# `make test` runs the template's tests. Both use one virtualenv, made on first use.
+# `make demo` renders the default project and runs its offline evaluation; `make test` runs the
+# template's tests; `make lint` runs ruff on the hooks and tests (tests/test_render.py lints every
+# rendered project). All use one virtualenv, made on first use.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := build/demo
 
-.PHONY: demo test clean
+.PHONY: demo test lint clean
 
 $(VENV)/.installed: tests/requirements.txt tests/constraints.txt
 	python3 -m venv $(VENV)
@@ -19,6 +20,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest tests
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check hooks local_extensions tests
+	$(PY) -m ruff format --check hooks local_extensions tests
 
 clean:
 	rm -rf $(VENV) build

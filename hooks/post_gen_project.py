@@ -22,14 +22,16 @@ def remove_empty_dirs(root: Path) -> list[Path]:
     return removed
 
 
-def validate_config(root: Path, package: str) -> list[str]:
-    """Problems in the rendered evaluation.yaml, found by the project's own config module."""
+def validate_config(root: Path, package: str) -> list:
+    """Problems in the rendered evaluation.yaml and its dataset, found by the project's own
+    loader (`check-config` calls the same): a list of its config.Problem objects."""
     sys.dont_write_bytecode = True  # leave no __pycache__ in the rendered tree
     sys.path.insert(0, str(root / "src"))
     try:
         config = importlib.import_module(f"{package}.config")
+        project = importlib.import_module(f"{package}.project")
         try:
-            config.load_config(root / config.CONFIG_FILE)
+            project.load_project(root / config.CONFIG_FILE)
         except config.ConfigError as err:
             return err.problems
         return []
@@ -55,12 +57,10 @@ ANSWER_FOR = {
 }
 
 
-def answer_for(problem: str) -> str | None:
-    """`evaluation.yaml: quality_gates.x: ...` -> `quality_gates`."""
-    parts = problem.split(": ")
-    where = parts[1] if len(parts) > 2 else ""
+def answer_for(field: str) -> str | None:
+    """The answer behind a setting: `quality_gates.x` -> `quality_gates`."""
     for prefix, answer in ANSWER_FOR.items():
-        if where == prefix or where.startswith(prefix + "."):
+        if field == prefix or field.startswith(prefix + "."):
             return answer
     return None
 
@@ -69,7 +69,7 @@ def main(root: Path, package: str) -> int:
     remove_empty_dirs(root)
     problems = validate_config(root, package)
     for problem in problems:
-        answer = answer_for(problem)
+        answer = answer_for(problem.field)
         fix = f"change the answer '{answer}'" if answer else "fix the answers"
         print(f"error: {problem} ({fix} and generate again)", file=sys.stderr)
     return 1 if problems else 0

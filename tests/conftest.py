@@ -17,7 +17,9 @@ DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 def bake(output_dir: Path, **answers) -> Path:
     """Render with --no-input and the given answers; returns the project folder."""
     return Path(
-        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir))
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)
+        )
     )
 
 

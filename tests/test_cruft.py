@@ -60,13 +60,19 @@ def template_files() -> list[str]:
     (outside a git work tree, as from an archive: every file but the .gitignore'd ones)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE, capture_output=True, text=True, check=False,
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if listed.returncode == 0:
         names = listed.stdout.split("\0")
     else:
-        names = [p.relative_to(TEMPLATE).as_posix() for p in TEMPLATE.rglob("*")
-                 if not set(p.relative_to(TEMPLATE).parts) & set(NOT_TEMPLATE)]
+        names = [
+            p.relative_to(TEMPLATE).as_posix()
+            for p in TEMPLATE.rglob("*")
+            if not set(p.relative_to(TEMPLATE).parts) & set(NOT_TEMPLATE)
+        ]
     return [name for name in names if name and (TEMPLATE / name).is_file()]
 
 
@@ -89,7 +95,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def create(template: Path, output_dir: Path, **answers) -> Path:
-    return Path(cruft.create(str(template), output_dir=output_dir, extra_context=answers, no_input=True))
+    return Path(
+        cruft.create(str(template), output_dir=output_dir, extra_context=answers, no_input=True)
+    )
 
 
 def start_repo(template: Path, output_dir: Path, **answers) -> Path:
@@ -101,7 +109,11 @@ def start_repo(template: Path, output_dir: Path, **answers) -> Path:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
 
 
 def test_create_records_template_commit_and_answers(template_repo, tmp_path):
@@ -111,10 +123,21 @@ def test_create_records_template_commit_and_answers(template_repo, tmp_path):
     record = json.loads(text)
     head = git(template_repo, "rev-parse", "HEAD").strip()
     assert list(record) == ["template", "commit", "checkout", "context", "directory"]
-    assert (record["template"], record["commit"], record["checkout"], record["directory"]) == (str(template_repo), head, None, None)
+    assert (record["template"], record["commit"], record["checkout"], record["directory"]) == (
+        str(template_repo),
+        head,
+        None,
+        None,
+    )
     answers = record["context"]["cookiecutter"]
-    assert [key for key in answers if not key.startswith("_")] == [key for key in DEFAULTS if not key.startswith("_")]
-    assert (answers["_template"], answers["_commit"], answers["uc_catalog"]) == (str(template_repo), head, "agents")
+    assert [key for key in answers if not key.startswith("_")] == [
+        key for key in DEFAULTS if not key.startswith("_")
+    ]
+    assert (answers["_template"], answers["_commit"], answers["uc_catalog"]) == (
+        str(template_repo),
+        head,
+        "agents",
+    )
     # No machine paths: cookiecutter's _output_dir and _repo_dir never reach the record.
     assert str(out) not in text and "_output_dir" not in text and "_repo_dir" not in text
     assert cruft.check(project)
@@ -135,26 +158,48 @@ def test_same_answers_and_commit_give_byte_identical_trees(template_repo, tmp_pa
     assert tree_bytes(first) == tree_bytes(second)
     assert ".cruft.json" in tree_bytes(first)
     # Plain cookiecutter renders the same tree, less the record.
-    plain = Path(cookiecutter(str(template_repo), no_input=True, extra_context=answers, output_dir=str(tmp_path / "c")))
+    plain = Path(
+        cookiecutter(
+            str(template_repo), no_input=True, extra_context=answers, output_dir=str(tmp_path / "c")
+        )
+    )
     assert tree_bytes(plain) == {k: v for k, v in tree_bytes(first).items() if k != ".cruft.json"}
 
 
 def change_template(template: Path) -> str:
     """Template commit B: a new default in evaluation.yaml, a newer MLflow floor, a new file, a
-    changed question default, and changes where the team also edits (README) or owns (agent, data)."""
+    changed question default, a changed vocabulary (the Jinja extension's data), and changes
+    where the team also edits (README) or owns (agent, data)."""
     rendered = template / RENDERED
     edit(rendered / "evaluation.yaml", "max_workers: auto", "max_workers: 4")
     edit(rendered / "pyproject.toml", ">=3.17.2,<4", ">=3.18.0,<4")
-    edit(rendered / "README.md", "{{ cookiecutter.description }}\n", "{{ cookiecutter.description }} Template B says hello.\n")
-    with (rendered / "src" / "{{cookiecutter.package_name}}" / "agent" / "support_agent.py").open("a") as agent:
+    edit(
+        rendered / "README.md",
+        "{{ cookiecutter.description }}\n",
+        "{{ cookiecutter.description }} Template B says hello.\n",
+    )
+    with (rendered / "src" / "{{cookiecutter.package_name}}" / "agent" / "support_agent.py").open(
+        "a"
+    ) as agent:
         agent.write("# Template B's sample agent.\n")
-    edit(rendered / "data" / "eval_dataset.jsonl", "What is your refund policy?", "What is the refund policy?")
+    edit(
+        rendered / "data" / "eval_dataset.jsonl",
+        "What is your refund policy?",
+        "What is the refund policy?",
+    )
     (rendered / "UPGRADING.md").write_text("# Upgrading\n\nTemplate B notes.\n")
     edit(template / "cookiecutter.json", '"python_version": "3.11"', '"python_version": "3.12"')
+    edit(
+        template / "local_extensions" / "vocabulary.py",
+        "pii=1.0,refusal=1.0",
+        "pii=1.0,refusal=0.9",
+    )
     return commit_all(template, "Template B")
 
 
-def test_update_keeps_team_changes_brings_template_changes_and_reports_conflicts(template_repo, tmp_path):
+def test_update_keeps_team_changes_brings_template_changes_and_reports_conflicts(
+    template_repo, tmp_path
+):
     project = start_repo(template_repo, tmp_path / "out")
     dataset = project / "data" / "eval_dataset.jsonl"
     edit(dataset, "How do I contact support?", "How do I reach support?")
@@ -183,6 +228,9 @@ def test_update_keeps_team_changes_brings_template_changes_and_reports_conflicts
     assert config["concurrency"]["max_workers"] == 4
     assert '"mlflow>=3.18.0,<4"' in (project / "pyproject.toml").read_text()
     assert (project / "UPGRADING.md").read_text() == "# Upgrading\n\nTemplate B notes.\n"
+    # The update rendered B with B's vocabulary, not the one A's render had imported.
+    vocabulary = json.loads((project / "src" / PACKAGE / "vocabulary.json").read_text())
+    assert vocabulary["gate_syntax"].endswith("pii=1.0,refusal=0.9")
     # What the team owns is never touched.
     assert (project / AGENT).read_text().endswith("# The team's own agent.\n")
     assert dataset.read_text() == team_dataset
@@ -198,10 +246,17 @@ def test_update_changes_an_answer(template_repo, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert (project / ".gitlab-ci.yml").is_file()
     assert not (project / ".github").exists()
-    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["ci_provider"] == "gitlab"
-    changed = {line[3:]: line[:2].strip() for line in git(project, "status", "--porcelain").splitlines()}
-    assert {path: changed.get(path) for path in (".cruft.json", ".github/workflows/evaluate.yml", ".gitlab-ci.yml")} == {
-        ".cruft.json": "M", ".github/workflows/evaluate.yml": "D", ".gitlab-ci.yml": "A"}
+    assert (
+        json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["ci_provider"]
+        == "gitlab"
+    )
+    changed = {
+        line[3:]: line[:2].strip() for line in git(project, "status", "--porcelain").splitlines()
+    }
+    assert {
+        path: changed.get(path)
+        for path in (".cruft.json", ".github/workflows/evaluate.yml", ".gitlab-ci.yml")
+    } == {".cruft.json": "M", ".github/workflows/evaluate.yml": "D", ".gitlab-ci.yml": "A"}
 
 
 def test_update_runs_the_hooks_again_and_a_bad_new_answer_changes_nothing(template_repo, tmp_path):
@@ -213,14 +268,25 @@ def test_update_runs_the_hooks_again_and_a_bad_new_answer_changes_nothing(templa
 
 def test_a_plain_cookiecutter_repo_links_to_the_record_cruft_create_writes(template_repo, tmp_path):
     answers = {"project_name": "Returns Agent", "journey_profiling": False}
-    plain = Path(cookiecutter(str(template_repo), no_input=True, extra_context=answers, output_dir=str(tmp_path / "plain")))
-    created = json.loads((create(template_repo, tmp_path / "created", **answers) / ".cruft.json").read_text())
+    plain = Path(
+        cookiecutter(
+            str(template_repo),
+            no_input=True,
+            extra_context=answers,
+            output_dir=str(tmp_path / "plain"),
+        )
+    )
+    created = json.loads(
+        (create(template_repo, tmp_path / "created", **answers) / ".cruft.json").read_text()
+    )
     rendered_at = git(template_repo, "rev-parse", "HEAD").strip()
     git(plain, "init", "--quiet", "--initial-branch", "main")
     commit_all(plain, "Render the template")
     change_template(template_repo)  # the template has moved on since
 
-    assert cruft.link(str(template_repo), project_dir=plain, checkout=rendered_at, extra_context=answers)
+    assert cruft.link(
+        str(template_repo), project_dir=plain, checkout=rendered_at, extra_context=answers
+    )
 
     linked = json.loads((plain / ".cruft.json").read_text())
     assert linked == {**created, "checkout": rendered_at}
@@ -243,7 +309,9 @@ def ci_script(project: Path, provider: str) -> str:
 
 
 @pytest.mark.parametrize("provider", ["github", "gitlab"])
-def test_ci_template_check_warns_when_behind_and_notes_an_unreachable_template(template_repo, tmp_path, provider):
+def test_ci_template_check_warns_when_behind_and_notes_an_unreachable_template(
+    template_repo, tmp_path, provider
+):
     project = create(template_repo, tmp_path / "out", ci_provider=provider)
     script = ci_script(project, provider)
     tools = tmp_path / "bin"  # CI's python and pip; pip has nothing to install here
@@ -253,13 +321,26 @@ def test_ci_template_check_warns_when_behind_and_notes_an_unreachable_template(t
     for tool in tools.iterdir():
         tool.chmod(0o755)
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary)}
+    env = {
+        **os.environ,
+        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
 
     def run_job() -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=project, env=env, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", script],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     up_to_date = run_job()
-    assert up_to_date.returncode == 0 and "SUCCESS" in up_to_date.stdout, up_to_date.stdout + up_to_date.stderr
+    assert up_to_date.returncode == 0 and "SUCCESS" in up_to_date.stdout, (
+        up_to_date.stdout + up_to_date.stderr
+    )
 
     change_template(template_repo)
     behind = run_job()
@@ -289,13 +370,20 @@ def team_defaults_file(tmp_path: Path, **changes) -> Path:
 def test_team_defaults_bootstrap_a_repo(template_repo, tmp_path, monkeypatch):
     """The README's bootstrap command: the file named in COOKIECUTTER_CONFIG, cruft create."""
     team = yaml.safe_load(TEAM_DEFAULTS.read_text())["default_context"]
-    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(team_defaults_file(tmp_path, sql_warehouse_id="0123456789abcdef")))
+    monkeypatch.setenv(
+        "COOKIECUTTER_CONFIG",
+        str(team_defaults_file(tmp_path, sql_warehouse_id="0123456789abcdef")),
+    )
     project = create(template_repo, tmp_path / "out", project_name="Returns Agent Eval")
 
     config = yaml.safe_load((project / "evaluation.yaml").read_text())
     assert config["target"] == team["target"] == "databricks"
     assert config["mlflow"]["experiment"] == "/Shared/agent-evals/returns-agent-eval"
-    assert config["unity_catalog"] == {"catalog": team["uc_catalog"], "schema": "returns_agent_eval", "sql_warehouse_id": "0123456789abcdef"}
+    assert config["unity_catalog"] == {
+        "catalog": team["uc_catalog"],
+        "schema": "returns_agent_eval",
+        "sql_warehouse_id": "0123456789abcdef",
+    }
     assert config["judge"]["model"] == team["judge_model"]
     assert config["quality_gates"] == team["quality_gates"]
     assert config["scorers"]["helpful"]["guidelines"] == team["guidelines_text"]
@@ -306,25 +394,45 @@ def test_team_defaults_bootstrap_a_repo(template_repo, tmp_path, monkeypatch):
 
 def test_team_defaults_with_plain_cookiecutter_config_file(tmp_path):
     team = yaml.safe_load(TEAM_DEFAULTS.read_text())["default_context"]
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, config_file=str(TEAM_DEFAULTS), output_dir=str(tmp_path)))
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, config_file=str(TEAM_DEFAULTS), output_dir=str(tmp_path)
+        )
+    )
     config = yaml.safe_load((project / "evaluation.yaml").read_text())
-    assert config["unity_catalog"]["catalog"] == team["uc_catalog"] and config["quality_gates"] == team["quality_gates"]
+    assert (
+        config["unity_catalog"]["catalog"] == team["uc_catalog"]
+        and config["quality_gates"] == team["quality_gates"]
+    )
     assert (project / f".{team['ci_provider']}-ci.yml").is_file()
 
 
 BAD_TEAM_DEFAULTS = {
     "target": ({"target": "azure"}, "error: target: 'azure' is not one of ['local', 'databricks']"),
-    "ci-provider": ({"ci_provider": "jenkins"}, "error: ci_provider: 'jenkins' is not one of ['github', 'gitlab', 'none']"),
-    "gate-on-unknown-scorer": ({"quality_gates": {"toxicity": 0.9}}, "quality_gates.toxicity: no scorer named 'toxicity'"),
+    "ci-provider": (
+        {"ci_provider": "jenkins"},
+        "error: ci_provider: 'jenkins' is not one of ['github', 'gitlab', 'none']",
+    ),
+    "gate-on-unknown-scorer": (
+        {"quality_gates": {"toxicity": 0.9}},
+        "quality_gates.toxicity: no scorer named 'toxicity'",
+    ),
 }
 
 
-@pytest.mark.parametrize(("changes", "message"), BAD_TEAM_DEFAULTS.values(), ids=BAD_TEAM_DEFAULTS.keys())
+@pytest.mark.parametrize(
+    ("changes", "message"), BAD_TEAM_DEFAULTS.values(), ids=BAD_TEAM_DEFAULTS.keys()
+)
 def test_bad_team_default_stops_with_its_name_and_leaves_nothing(tmp_path, capfd, changes, message):
     """Through --config-file, where cookiecutter itself would only warn about a bad choice."""
     out = tmp_path / "out"
     with pytest.raises(FailedHookException):
-        cookiecutter(str(TEMPLATE), no_input=True, config_file=str(team_defaults_file(tmp_path, **changes)), output_dir=str(out))
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            config_file=str(team_defaults_file(tmp_path, **changes)),
+            output_dir=str(out),
+        )
     assert message in capfd.readouterr().err
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -332,25 +440,40 @@ def test_bad_team_default_stops_with_its_name_and_leaves_nothing(tmp_path, capfd
 def test_bad_team_default_stops_cruft_create_too(template_repo, tmp_path, capfd):
     out = tmp_path / "out"
     with pytest.raises(FailedHookException):
-        cruft.create(str(template_repo), output_dir=out, config_file=team_defaults_file(tmp_path, ci_provider="Jenkins"), no_input=True)
+        cruft.create(
+            str(template_repo),
+            output_dir=out,
+            config_file=team_defaults_file(tmp_path, ci_provider="Jenkins"),
+            no_input=True,
+        )
     assert "error: ci_provider: 'Jenkins' is not one of" in capfd.readouterr().err
     assert not out.exists() or list(out.iterdir()) == []
 
 
 @pytest.mark.filterwarnings("ignore:Invalid default received")  # cookiecutter's own, and only
-def test_config_named_in_the_environment_is_checked_for_what_cookiecutter_drops(tmp_path, capfd, monkeypatch):
+def test_config_named_in_the_environment_is_checked_for_what_cookiecutter_drops(
+    tmp_path, capfd, monkeypatch
+):
     """A journey that is not yes/no: cookiecutter warns and ignores every later key; the hook,
     re-reading the file COOKIECUTTER_CONFIG names, stops generation instead."""
-    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(team_defaults_file(tmp_path, journey_tracing="maybe")))
+    monkeypatch.setenv(
+        "COOKIECUTTER_CONFIG", str(team_defaults_file(tmp_path, journey_tracing="maybe"))
+    )
     out = tmp_path / "out"
     with pytest.raises(FailedHookException):
         cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out))
     err = capfd.readouterr().err
-    assert "error: team-defaults.yaml: default_context.journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after it" in err
+    assert (
+        "error: team-defaults.yaml: default_context.journey_tracing: 'maybe' is not yes/no, so "
+        "cookiecutter ignored it and every key after it" in err
+    )
     assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_misspelt_team_default_is_named(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("COOKIECUTTER_CONFIG", str(team_defaults_file(tmp_path, uc_catlog="agents")))
     cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"))
-    assert "warning: team-defaults.yaml: default_context.uc_catlog: is not a question of this template" in capfd.readouterr().err
+    assert (
+        "warning: team-defaults.yaml: default_context.uc_catlog: is not a question of this template"
+        in capfd.readouterr().err
+    )

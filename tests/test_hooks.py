@@ -1,4 +1,6 @@
-"""The hooks' functions, imported and unit-tested (they also run for real in test_validation)."""
+"""The hooks' logic, imported and unit-tested (it also runs for real in test_validation): the
+answers' checks live in the template's extension (local_extensions/answers.py), which the
+pre-generation hook prints the findings of."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from hooks import post_gen_project as post
-from hooks import pre_gen_project as pre
+from hooks import pre_gen_project as pre_hook
+from local_extensions import answers as pre
+from local_extensions import vocabulary
 
 GOOD = {
     "project_name": "Support Agent Eval",
@@ -69,6 +73,40 @@ def test_gate_answers_as_text_or_mapping():
     assert pre.split_list(["pii", " length "]) == ["pii", "length"]
 
 
+def test_the_templates_read_gates_as_numbers_and_never_fail():
+    assert pre.gate_thresholds('{"pii": 1, "refusal": "0.5"}') == {"pii": 1.0, "refusal": 0.5}
+    assert pre.gate_thresholds("pii=1.0, refusal = high") == {"pii": 1.0}  # the hook refused it
+    assert pre.gate_thresholds("pii>0.9") == {}
+
+
+def test_the_hook_prints_the_report_and_fails_on_errors(capsys):
+    assert pre_hook.main({"errors": [], "warnings": ["w"]}) == 0
+    assert pre_hook.main({"errors": ["scorers: is empty"], "warnings": []}) == 1
+    assert capsys.readouterr().err == "warning: w\nerror: scorers: is empty\n"
+
+
+def test_every_default_names_known_scorers_and_gates_them():
+    for target, default in vocabulary.DEFAULTS.items():
+        assert target in vocabulary.CHOICES["target"]
+        scorers = pre.split_list(default["scorers"])
+        assert set(scorers) <= set(vocabulary.SCORERS), target
+        gated = set(pre.gate_thresholds(default["quality_gates"])) - {"helpful"}  # guidelines
+        assert gated <= set(scorers), target
+        assert pre.validate({**GOOD, "target": target, **default}) == []
+
+
+def test_the_scorer_prompt_lists_the_vocabulary():
+    import json
+
+    from tests.conftest import TEMPLATE
+
+    prompt = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__prompts__"]["scorers"]
+    for kind, label in (("llm", "LLM:"), ("deterministic", "offline:")):
+        listed = prompt.split(label, 1)[1].split(";")[0].rstrip(")").split(",")
+        names = {n for n, s in vocabulary.SCORERS.items() if s["kind"] == kind}
+        assert {n.strip() for n in listed} == names, kind
+
+
 def test_team_defaults_that_cookiecutter_would_drop_are_named():
     default_context = {
         "uc_catlog": "agents",
@@ -79,13 +117,23 @@ def test_team_defaults_that_cookiecutter_would_drop_are_named():
         "_copy_without_render": [],
     }
     errors, warnings = pre.check_team_defaults(default_context, {**GOOD, "uc_catalog": "main"})
-    assert errors == ["journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after it; write true or false"]
-    assert warnings == ["uc_catlog: is not a question of this template, so cookiecutter ignored it; check its spelling in cookiecutter.json"]
+    assert errors == [
+        "journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after "
+        "it; write true or false"
+    ]
+    assert warnings == [
+        "uc_catlog: is not a question of this template, so cookiecutter ignored it; "
+        "check its spelling in cookiecutter.json"
+    ]
 
 
 @pytest.mark.parametrize(
     ("named", "expected"),
-    [("", None), ("/teams/defaults.yaml", "/teams/defaults.yaml"), ("teams/defaults.yaml", "/started/here/teams/defaults.yaml")],
+    [
+        ("", None),
+        ("/teams/defaults.yaml", "/teams/defaults.yaml"),
+        ("teams/defaults.yaml", "/started/here/teams/defaults.yaml"),
+    ],
     ids=["unset", "absolute", "relative-to-where-the-command-started"],
 )
 def test_config_file_in_environment(monkeypatch, named, expected):
@@ -96,11 +144,16 @@ def test_config_file_in_environment(monkeypatch, named, expected):
 
 
 def test_team_defaults_report_names_the_file(tmp_path: Path, monkeypatch):
-    (tmp_path / "team.yaml").write_text("default_context:\n  journey_tracing: maybe\n  uc_catalog: agents\n")
+    (tmp_path / "team.yaml").write_text(
+        "default_context:\n  journey_tracing: maybe\n  uc_catalog: agents\n"
+    )
     monkeypatch.setenv("COOKIECUTTER_CONFIG", "team.yaml")
     monkeypatch.setenv("PWD", str(tmp_path))
     errors, warnings = pre.team_defaults_report({**GOOD, "uc_catalog": "agents"})
-    assert errors == ["team.yaml: default_context.journey_tracing: 'maybe' is not yes/no, so cookiecutter ignored it and every key after it; write true or false"]
+    assert errors == [
+        "team.yaml: default_context.journey_tracing: 'maybe' is not yes/no, so cookiecutter "
+        "ignored it and every key after it; write true or false"
+    ]
     assert warnings == []
     monkeypatch.setenv("COOKIECUTTER_CONFIG", "elsewhere.yaml")
     errors, warnings = pre.team_defaults_report(GOOD)
@@ -117,11 +170,12 @@ def test_remove_empty_dirs_is_idempotent(tmp_path: Path):
     assert (tmp_path / "src" / "keep.py").exists()
 
 
-def test_answer_for_maps_config_paths_to_answers():
-    assert post.answer_for("evaluation.yaml: quality_gates.x: bad") == "quality_gates"
-    assert post.answer_for("evaluation.yaml: unity_catalog.catalog: bad") == "uc_catalog"
-    assert post.answer_for("evaluation.yaml: judge.model: bad") == "judge_model"
-    assert post.answer_for("evaluation.yaml: concurrency.max_workers: bad") is None
+def test_answer_for_maps_config_fields_to_answers():
+    assert post.answer_for("quality_gates.x") == "quality_gates"
+    assert post.answer_for("unity_catalog.catalog") == "uc_catalog"
+    assert post.answer_for("judge.model") == "judge_model"
+    assert post.answer_for("concurrency.max_workers") is None
+    assert post.answer_for("scorers_extra") is None  # a prefix only matches whole fields
 
 
 def test_post_hook_validates_with_the_rendered_config_module(baked):
@@ -130,5 +184,12 @@ def test_post_hook_validates_with_the_rendered_config_module(baked):
     config = project / "evaluation.yaml"
     config.write_text(config.read_text().replace("fact_coverage: 0.9", "fact_coverage: 9.0"))
     problems = post.validate_config(project, "support_agent_eval")
-    assert problems == ["evaluation.yaml: quality_gates.fact_coverage: 9.0 is above 1.0; a fact_coverage mean lies between 0.0 and 1.0"]
+    assert [str(p) for p in problems] == [
+        "evaluation.yaml: quality_gates.fact_coverage: 9.0 is above 1.0; "
+        "a fact_coverage mean lies between 0.0 and 1.0"
+    ]
+    # Structured, so the hook maps the field to the answer without parsing the message.
+    (problem,) = problems
+    assert (problem.field, problem.value) == ("quality_gates.fact_coverage", 9.0)
+    assert problem.fix == "a fact_coverage mean lies between 0.0 and 1.0"
     assert not list(project.rglob("__pycache__"))

@@ -55,7 +55,9 @@ def combination_id(answers: dict) -> str:
 
 # Double braces may remain only as MLflow template variables (prompt and judge instructions)
 # and GitHub Actions expressions (${{ ... }}).
-LEFTOVER = re.compile(r"(?<!\$)\{\{(?!\s*(inputs|outputs|expectations|conversation|trace|query|context)\s*\}\})")
+LEFTOVER = re.compile(
+    r"(?<!\$)\{\{(?!\s*(inputs|outputs|expectations|conversation|trace|query|context)\s*\}\})"
+)
 PACKAGE = "src/support_agent_eval"
 BASE_FILES = {
     ".env.example",
@@ -73,14 +75,24 @@ BASE_FILES = {
             "__main__.py",
             "cli.py",
             "command_parts.py",
-            "config.py",
+            "config/__init__.py",
+            "config/checker.py",
+            "config/core.py",
+            "config/loader.py",
+            "config/model.py",
+            "config/names.py",
+            "config/problems.py",
+            "credentials.py",
             "dataset.py",
+            "project.py",
             "dataset_table.py",
             "reporting.py",
             "runs.py",
             "runtime.py",
             "scorer_catalog.py",
             "ui_links.py",
+            "vocabulary.json",
+            "vocabulary.py",
             "llm_endpoints.py",
             "agent/__init__.py",
             "agent/knowledge_base.json",
@@ -141,34 +153,77 @@ BASE_FILES = {
 # Files each journey adds when it is on.
 JOURNEY_FILES = {
     "journey_regression": {
-        *(f"{PACKAGE}/regression/{name}" for name in (
-            "__init__.py", "changes.py", "commands.py", "pairing.py", "report.py", "run.py",
-            "significance.py", "verdict.py",
-        )),
+        *(
+            f"{PACKAGE}/regression/{name}"
+            for name in (
+                "__init__.py",
+                "changes.py",
+                "commands.py",
+                "pairing.py",
+                "report.py",
+                "run.py",
+                "significance.py",
+                "verdict.py",
+            )
+        ),
         f"{PACKAGE}/agent/candidate_prompt.txt",
+        f"{PACKAGE}/config/regression.py",
         "tests/test_regression.py",
         "benchmarks/compare_benchmark.py",
     },
     "journey_profiling": {
-        *(f"{PACKAGE}/profiling/{name}" for name in (
-            "__init__.py", "budgets.py", "commands.py", "report.py", "run.py", "span_stats.py",
-        )),
+        *(
+            f"{PACKAGE}/profiling/{name}"
+            for name in (
+                "__init__.py",
+                "budgets.py",
+                "commands.py",
+                "report.py",
+                "run.py",
+                "span_stats.py",
+            )
+        ),
+        f"{PACKAGE}/config/profiling.py",
         "tests/test_profiling.py",
         "benchmarks/profile_benchmark.py",
     },
     "journey_tracing": {
-        *(f"{PACKAGE}/tracing/{name}" for name in (
-            "__init__.py", "app.py", "commands.py", "custom_scorers.py", "grants.py",
-            "monitor_scorers.py", "monitoring.py", "plan.py", "setup.py",
-        )),
+        *(
+            f"{PACKAGE}/tracing/{name}"
+            for name in (
+                "__init__.py",
+                "app.py",
+                "commands.py",
+                "custom_scorers.py",
+                "grants.py",
+                "monitor_scorers.py",
+                "monitoring.py",
+                "plan.py",
+                "setup.py",
+            )
+        ),
+        f"{PACKAGE}/config/tracing.py",
         "tests/test_tracing.py",
     },
     "journey_align_optimize": {
-        *(f"{PACKAGE}/align/{name}" for name in (
-            "__init__.py", "agreement.py", "alignment.py", "commands.py", "holdout.py", "judge.py",
-            "label_store.py", "labels.py", "optimization.py", "promotion.py", "readiness.py",
-            "report.py",
-        )),
+        *(
+            f"{PACKAGE}/align/{name}"
+            for name in (
+                "__init__.py",
+                "agreement.py",
+                "alignment.py",
+                "commands.py",
+                "holdout.py",
+                "judge.py",
+                "label_store.py",
+                "labels.py",
+                "optimization.py",
+                "promotion.py",
+                "readiness.py",
+                "report.py",
+            )
+        ),
+        f"{PACKAGE}/config/align.py",
         "data/optimization_dataset.jsonl",
         "tests/openai_test_double.py",
         "tests/test_align_cycle.py",
@@ -215,12 +270,19 @@ def check_tree(project: Path, answers: dict) -> None:
         elif path.suffix == ".jsonl":
             assert text.strip()
     (project / ".compiled.pyc").unlink(missing_ok=True)
-    ruff = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],
-        capture_output=True,
-        text=True,
-    )
-    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    check_lint(project)
+
+
+def check_lint(project: Path) -> None:
+    """What the rendered repo's `make lint` runs, with the rules in its pyproject.toml."""
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        ruff = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=combination_id)
@@ -231,8 +293,22 @@ def test_combination_renders_a_clean_tree(tmp_path, answers):
     assert config["target"] == answers["target"]
     assert config["judge"]["model"] == answers["judge_model"]
     assert config["journeys"] == {j.removeprefix("journey_"): answers[j] for j in JOURNEYS}
-    dependency = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"][0]
-    assert dependency.startswith("mlflow[databricks]" if answers["target"] == "databricks" else "mlflow>=")
+    dependency = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"][
+        0
+    ]
+    assert dependency.startswith(
+        "mlflow[databricks]" if answers["target"] == "databricks" else "mlflow>="
+    )
+
+
+def test_a_long_package_name_renders_lint_clean(tmp_path):
+    """The template's source lines hold `{{ cookiecutter.package_name }}` (31 characters) within
+    100, so any package name up to that length keeps `make lint` clean, and a shorter one does
+    not make ruff format want to join lines."""
+    name = "returns_desk_agent_evaluation_x"
+    assert len(name) == len("{{ cookiecutter.package_name }}")
+    answers = dict.fromkeys(JOURNEYS, True)
+    check_lint(bake(tmp_path, package_name=name, target="databricks", **answers))
 
 
 def test_defaults_render_a_clean_tree(tmp_path):
@@ -240,30 +316,53 @@ def test_defaults_render_a_clean_tree(tmp_path):
     check_tree(project, {"ci_provider": "github"})
     config = yaml.safe_load((project / "evaluation.yaml").read_text())
     assert config["judge"]["model"] == "none"
-    assert config["quality_gates"] == {"pii": 1.0, "length": 1.0, "fact_coverage": 0.9, "refusal": 1.0}
+    assert config["quality_gates"] == {
+        "pii": 1.0,
+        "length": 1.0,
+        "fact_coverage": 0.9,
+        "refusal": 1.0,
+    }
 
 
 def test_databricks_proposes_the_seed_gates(tmp_path):
     config = yaml.safe_load((bake(tmp_path, target="databricks") / "evaluation.yaml").read_text())
     assert config["quality_gates"] == {"safety": 1.0, "correctness": 0.9, "helpful": 0.85}
     assert config["judge"]["model"] == "databricks"
-    assert config["mlflow"] == {"tracking_uri": "databricks", "experiment": "/Shared/support-agent-eval-evaluation"}
-    assert config["scorers"]["helpful"] == {"type": "guidelines", "guidelines": "Must directly address the user's question"}
+    assert config["mlflow"] == {
+        "tracking_uri": "databricks",
+        "experiment": "/Shared/support-agent-eval-evaluation",
+    }
+    assert config["scorers"]["helpful"] == {
+        "type": "guidelines",
+        "guidelines": "Must directly address the user's question",
+    }
     assert config["agent"]["prompt"]["name"] == "main.support_agent_eval.support_agent_system"
 
 
 def test_gates_given_as_a_mapping_in_a_config_file(tmp_path):
     config_file = tmp_path / "team.yaml"
-    config_file.write_text(yaml.safe_dump({"default_context": {"quality_gates": {"pii": 1, "refusal": 0.95}}}))
+    config_file.write_text(
+        yaml.safe_dump({"default_context": {"quality_gates": {"pii": 1, "refusal": 0.95}}})
+    )
     from cookiecutter.main import cookiecutter
 
     from tests.conftest import TEMPLATE
 
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, config_file=str(config_file), output_dir=str(tmp_path / "out")))
-    assert yaml.safe_load((project / "evaluation.yaml").read_text())["quality_gates"] == {"pii": 1.0, "refusal": 0.95}
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            config_file=str(config_file),
+            output_dir=str(tmp_path / "out"),
+        )
+    )
+    assert yaml.safe_load((project / "evaluation.yaml").read_text())["quality_gates"] == {
+        "pii": 1.0,
+        "refusal": 0.95,
+    }
 
 
-TRICKY = "Team \"Q&A\" says: it's a \\path\\ {{ not jinja }} # not a comment\nsecond line {% raw %}"
+TRICKY = 'Team "Q&A" says: it\'s a \\path\\ {{ not jinja }} # not a comment\nsecond line {% raw %}'
 
 
 def test_free_text_with_quotes_backslashes_newlines_and_braces(tmp_path):
@@ -276,10 +375,20 @@ def test_free_text_with_quotes_backslashes_newlines_and_braces(tmp_path):
     from cookiecutter.prompt import prompt_for_config
 
     answers = prompt_for_config(context, no_input=True)
-    answers.update(description=TRICKY, guidelines_text=TRICKY, author=TRICKY, project_name="Q&A: \"bot\" #1",
-                   scorers="pii,fact_coverage,refusal,guidelines", judge_model="openai:/gpt-4.1-mini",
-                   quality_gates="pii=1.0,helpful=0.5")
-    project = Path(generate_files(repo_dir=str(TEMPLATE), context={"cookiecutter": answers}, output_dir=str(tmp_path)))
+    answers.update(
+        description=TRICKY,
+        guidelines_text=TRICKY,
+        author=TRICKY,
+        project_name='Q&A: "bot" #1',
+        scorers="pii,fact_coverage,refusal,guidelines",
+        judge_model="openai:/gpt-4.1-mini",
+        quality_gates="pii=1.0,helpful=0.5",
+    )
+    project = Path(
+        generate_files(
+            repo_dir=str(TEMPLATE), context={"cookiecutter": answers}, output_dir=str(tmp_path)
+        )
+    )
     meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     assert meta["description"] == TRICKY and meta["authors"] == [{"name": TRICKY}]
     config = yaml.safe_load((project / "evaluation.yaml").read_text())
@@ -296,14 +405,26 @@ def test_rendering_is_deterministic(tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("value", ["pii=1.0, refusal=0.95", '{"pii": 1.0, "refusal": 0.95}'], ids=["pairs", "json"])
+@pytest.mark.parametrize(
+    "value", ["pii=1.0, refusal=0.95", '{"pii": 1.0, "refusal": 0.95}'], ids=["pairs", "json"]
+)
 def test_gates_on_the_command_line(tmp_path, value):
     """`cookiecutter --no-input <template> quality_gates=...` as pairs or as a JSON object."""
     from tests.conftest import TEMPLATE
 
     done = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), f"quality_gates={value}",
-         "target=local", "journey_tracing=yes", "--output-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(TEMPLATE),
+            f"quality_gates={value}",
+            "target=local",
+            "journey_tracing=yes",
+            "--output-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
     )

@@ -30,15 +30,26 @@ COMBINATIONS = {"defaults": {}, "everything-on": EVERYTHING_ON}
 def installed(request, tmp_path_factory) -> Path:
     project = bake(tmp_path_factory.mktemp(request.param), **COMBINATIONS[request.param])
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(project),
-         "-c", str(TEMPLATE / "tests" / "constraints.txt")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-e",
+            str(project),
+            "-c",
+            str(TEMPLATE / "tests" / "constraints.txt"),
+        ],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     yield project
     package = project.name
-    subprocess.run([sys.executable, "-m", "pip", "uninstall", "--quiet", "-y", package], capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "uninstall", "--quiet", "-y", package], capture_output=True
+    )
 
 
 def test_rendered_test_suite_passes(installed):
@@ -65,11 +76,24 @@ def test_make_eval_passes_its_gates_offline(installed):
 def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
     """The installed combinations target local; the Databricks target's bundle, UC-table dataset
     and config tests need no install, so they run from the rendered source."""
-    project = bake(tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True)
+    project = bake(
+        tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "tests/test_bundle.py", "tests/test_dataset_table.py", "tests/test_config.py"],
-        cwd=project, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_bundle.py",
+            "tests/test_dataset_table.py",
+            "tests/test_config.py",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONPATH": str(project / "src")},
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -10,15 +10,33 @@ from tests.conftest import bake
 
 CASES = {
     # pre-generation: answers that shape paths, names and file syntax
-    "slug-traversal": ({"project_slug": "../outside"}, "project_slug: '../outside' is not a folder name"),
-    "package-not-identifier": ({"package_name": "my-agent"}, "package_name: 'my-agent' is not a valid Python package name"),
-    "package-shadows-mlflow": ({"package_name": "mlflow"}, "package_name: 'mlflow' shadows an existing module"),
+    "slug-traversal": (
+        {"project_slug": "../outside"},
+        "project_slug: '../outside' is not a folder name",
+    ),
+    "package-not-identifier": (
+        {"package_name": "my-agent"},
+        "package_name: 'my-agent' is not a valid Python package name",
+    ),
+    "package-shadows-mlflow": (
+        {"package_name": "mlflow"},
+        "package_name: 'mlflow' shadows an existing module",
+    ),
     "empty-name": ({"project_name": " ", "project_slug": "x"}, "project_name: is empty"),
     # free-text answers, not cookiecutter choice lists: a config file's bad value stops generation
-    "target-not-a-choice": ({"target": "Databricks"}, "target: 'Databricks' is not one of ['local', 'databricks']"),
-    "ci-provider-not-a-choice": ({"ci_provider": "jenkins"}, "ci_provider: 'jenkins' is not one of ['github', 'gitlab', 'none']"),
+    "target-not-a-choice": (
+        {"target": "Databricks"},
+        "target: 'Databricks' is not one of ['local', 'databricks']",
+    ),
+    "ci-provider-not-a-choice": (
+        {"ci_provider": "jenkins"},
+        "ci_provider: 'jenkins' is not one of ['github', 'gitlab', 'none']",
+    ),
     "gate-syntax": ({"quality_gates": "pii>0.9"}, "quality_gates: 'pii>0.9' is not name=threshold"),
-    "gate-not-number": ({"quality_gates": "pii=high"}, "quality_gates: threshold 'high' of 'pii' is not a number"),
+    "gate-not-number": (
+        {"quality_gates": "pii=high"},
+        "quality_gates: threshold 'high' of 'pii' is not a number",
+    ),
     "python-version": ({"python_version": "2.7"}, "python_version: '2.7' is not 3.10 or newer"),
     # post-generation: the rendered evaluation.yaml, checked by the project's config module
     "gate-names-unknown-scorer": (
@@ -27,22 +45,58 @@ CASES = {
     ),
     "threshold-out-of-range": (
         {"quality_gates": "pii=4.0"},
-        "evaluation.yaml: quality_gates.pii: 4.0 is above 1.0; a pii mean lies between 0.0 and 1.0 (change the answer 'quality_gates'",
+        "evaluation.yaml: quality_gates.pii: 4.0 is above 1.0; a pii mean lies between 0.0 and "
+        "1.0 (change the answer 'quality_gates'",
     ),
-    "unknown-scorer": ({"scorers": "pii,toxicity", "quality_gates": "pii=1"}, "scorers.toxicity: unknown scorer 'toxicity'"),
+    "unknown-scorer": (
+        {"scorers": "pii,toxicity", "quality_gates": "pii=1"},
+        "scorers.toxicity: unknown scorer 'toxicity'",
+    ),
     "llm-scorer-without-judge": (
         {"scorers": "safety,pii", "quality_gates": "safety=1.0"},
         "scorers.safety: safety is an LLM judge but judge.model is 'none'",
     ),
-    "judge-uri-form": ({"judge_model": "gpt-4o"}, "judge.model: 'gpt-4o' is not a model URI; use provider:/model"),
-    "uc-catalog-metacharacters": ({"uc_catalog": "main; DROP TABLE x"}, "unity_catalog.catalog: 'main; DROP TABLE x' is not a valid Unity Catalog name"),
-    "uc-schema-metacharacters": ({"uc_schema": "a`b"}, "unity_catalog.schema: 'a`b' is not a valid Unity Catalog name"),
-    "warehouse-id": ({"sql_warehouse_id": "not-a-warehouse"}, "unity_catalog.sql_warehouse_id: 'not-a-warehouse' is not a SQL warehouse id"),
-    "reflection-uri": ({"reflection_model": "claude"}, "models.reflection: 'claude' is not a model URI"),
-    "embedding-uri": ({"embedding_model": "text-embedding"}, "models.embedding: 'text-embedding' is not a model URI"),
-    "databricks-prompt-name": ({"target": "databricks", "prompt_name": "system_prompt"}, "agent.prompt.name: 'system_prompt' must be catalog.schema.name"),
-    "databricks-experiment": ({"target": "databricks", "experiment_name": "my-exp"}, "mlflow.experiment: 'my-exp' must be a workspace path"),
-    "guidelines-name": ({"scorers": "guidelines", "judge_model": "databricks", "guidelines_name": "Be Nice", "quality_gates": "guidelines=1"}, "scorers.Be Nice: a scorer name uses lowercase letters"),
+    "judge-uri-form": (
+        {"judge_model": "gpt-4o"},
+        "judge.model: 'gpt-4o' is not a model URI; use provider:/model",
+    ),
+    "uc-catalog-metacharacters": (
+        {"uc_catalog": "main; DROP TABLE x"},
+        "unity_catalog.catalog: 'main; DROP TABLE x' is not a valid Unity Catalog name",
+    ),
+    "uc-schema-metacharacters": (
+        {"uc_schema": "a`b"},
+        "unity_catalog.schema: 'a`b' is not a valid Unity Catalog name",
+    ),
+    "warehouse-id": (
+        {"sql_warehouse_id": "not-a-warehouse"},
+        "unity_catalog.sql_warehouse_id: 'not-a-warehouse' is not a SQL warehouse id",
+    ),
+    "reflection-uri": (
+        {"reflection_model": "claude"},
+        "models.reflection: 'claude' is not a model URI",
+    ),
+    "embedding-uri": (
+        {"embedding_model": "text-embedding"},
+        "models.embedding: 'text-embedding' is not a model URI",
+    ),
+    "databricks-prompt-name": (
+        {"target": "databricks", "prompt_name": "system_prompt"},
+        "agent.prompt.name: 'system_prompt' must be catalog.schema.name",
+    ),
+    "databricks-experiment": (
+        {"target": "databricks", "experiment_name": "my-exp"},
+        "mlflow.experiment: 'my-exp' must be a workspace path",
+    ),
+    "guidelines-name": (
+        {
+            "scorers": "guidelines",
+            "judge_model": "databricks",
+            "guidelines_name": "Be Nice",
+            "quality_gates": "guidelines=1",
+        },
+        "scorers.Be Nice: a scorer name uses lowercase letters",
+    ),
 }
 
 

@@ -17,7 +17,12 @@ import time
 
 from store_cpu import store_methods  # a sibling script: benchmarks/ is on sys.path
 
-STORE, LLM, AGENT, SCORERS = "MLflow store", "LLM calls (HTTP, JSON)", "agent code and spans", "scorer code"
+STORE, LLM, AGENT, SCORERS = (
+    "MLflow store",
+    "LLM calls (HTTP, JSON)",
+    "agent code and spans",
+    "scorer code",
+)
 
 
 class CpuSplit:
@@ -33,7 +38,9 @@ class CpuSplit:
 
         for name, method in store_methods():
             setattr(SqlAlchemyStore, name, self.wrap(method, STORE))
-        Session.request = self.wrap(Session.request, LLM)  # every LLM call: the project's and MLflow's
+        Session.request = self.wrap(
+            Session.request, LLM
+        )  # every LLM call: the project's and MLflow's
         for cls in {Scorer, *_subclasses(Scorer)}:
             if "run" in vars(cls):  # what MLflow's harness calls on every scorer
                 cls.run = self.wrap(vars(cls)["run"], SCORERS)
@@ -43,7 +50,9 @@ class CpuSplit:
         wrapped = self.wrap(function, AGENT)
         factory = getattr(function, "make_predict", None)
         if factory is not None:  # the runner builds predict per prompt version: wrap those too
-            wrapped.make_predict = lambda *args, **kwargs: self.wrap(factory(*args, **kwargs), AGENT)
+            wrapped.make_predict = lambda *args, **kwargs: self.wrap(
+                factory(*args, **kwargs), AGENT
+            )
         setattr(module, name, wrapped)
         return self
 
@@ -85,7 +94,13 @@ def print_split(splits: dict[str, dict], rows: int) -> None:
     sides = list(splits)
     print("  CPU ms per row, all threads:" + "".join(f"{side:>15s}" for side in sides))
     for bucket in (STORE, LLM, AGENT, SCORERS):
-        print(f"    {bucket:<27s}" + "".join(f"{splits[s]['split'].get(bucket, 0.0) / rows * 1000:15.1f}" for s in sides))
+        print(
+            f"    {bucket:<27s}"
+            + "".join(f"{splits[s]['split'].get(bucket, 0.0) / rows * 1000:15.1f}" for s in sides)
+        )
     rest = {s: splits[s]["cpu"] - sum(splits[s]["split"].values()) for s in sides}
-    print(f"    {'MLflow harness and tracing':<27s}" + "".join(f"{rest[s] / rows * 1000:15.1f}" for s in sides))
+    print(
+        f"    {'MLflow harness and tracing':<27s}"
+        + "".join(f"{rest[s] / rows * 1000:15.1f}" for s in sides)
+    )
     print(f"    {'total':<27s}" + "".join(f"{splits[s]['cpu'] / rows * 1000:15.1f}" for s in sides))

@@ -16,7 +16,8 @@ every span, trace and assessment; one core can do no better than 1000 / floor ro
 A plain run that has not finished within --plain-timeout is reported as "stalled".
 
     python benchmarks/llm_workload_benchmark.py [--rows 100,1000] [--latency-ms 0,50,300,1000]
-        [--sides plain-default,plain-best,project-cold,project-warm] [--plain-timeout 600] [--profile]
+        [--sides plain-default,plain-best,project-cold,project-warm] [--plain-timeout 600]
+        [--profile]
     python benchmarks/llm_workload_benchmark.py --dead-judge   # seconds to a clear failure
 """
 
@@ -39,15 +40,25 @@ from scratch_project import PROJECT, cycled_records, plain_evaluate, scratch_pro
 SIDES = ("plain-default", "plain-best", "project-cold", "project-warm")
 PLAIN_BEST = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": "10", "MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0"}
 SCORERS = {
-    "safety": {}, "correctness": {},
+    "safety": {},
+    "correctness": {},
     "helpful": {"type": "guidelines", "guidelines": "Must directly address the user's question"},
-    "pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {},
+    "pii": {},
+    "length": {"max_length": 1200},
+    "fact_coverage": {},
+    "refusal": {},
 }
 
 
 def make_project(folder: Path, rows: int) -> Path:
-    return scratch_project(folder, "llm-workload", judge={"model": "openai:/stub-judge", "cache": True},
-                           scorers=SCORERS, gates={"safety": 1.0}, records=cycled_records(rows, distinct_inputs=True))
+    return scratch_project(
+        folder,
+        "llm-workload",
+        judge={"model": "openai:/stub-judge", "cache": True},
+        scorers=SCORERS,
+        gates={"safety": 1.0},
+        records=cycled_records(rows, distinct_inputs=True),
+    )
 
 
 class Double:
@@ -55,8 +66,17 @@ class Double:
 
     def __init__(self, latency_ms: float, *extra: str):
         self.process = subprocess.Popen(
-            [sys.executable, str(PROJECT / "tests" / "llm_test_double.py"), "--latency-ms", str(latency_ms), *extra],
-            stdout=subprocess.PIPE, text=True, cwd=PROJECT / "tests")
+            [
+                sys.executable,
+                str(PROJECT / "tests" / "llm_test_double.py"),
+                "--latency-ms",
+                str(latency_ms),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT / "tests",
+        )
         self.port = int(self.process.stdout.readline().split()[1])
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
@@ -100,13 +120,22 @@ def child(side: str, config_path: Path, profile: bool = False) -> dict:
     return {**measured, "split": split.as_dict()} if split else measured
 
 
-def run_side(side: str, config_path: Path, double: Double, timeout: float, profile: bool = False) -> dict:
+def run_side(
+    side: str, config_path: Path, double: Double, timeout: float, profile: bool = False
+) -> dict:
     # The offline hygiene the project applies (runtime.OFFLINE_DEFAULTS) on both sides: without it
     # plain evaluate's first judge call waits for a model-catalog download that cannot happen.
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_MODEL_CATALOG_URI": "",
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True", "MLFLOW_LOGGING_LEVEL": "WARNING",
-           "OPENAI_API_KEY": "test-key", "OPENAI_API_BASE": double.base_url, "AGENT_LLM_MODEL": "stub-agent",
-           "TQDM_DISABLE": "1"}
+    env = {
+        **os.environ,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_MODEL_CATALOG_URI": "",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "MLFLOW_LOGGING_LEVEL": "WARNING",
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_API_BASE": double.base_url,
+        "AGENT_LLM_MODEL": "stub-agent",
+        "TQDM_DISABLE": "1",
+    }
     for name in list(env):
         if name.startswith(("MLFLOW_GENAI_EVAL_", "MLFLOW_SQLALCHEMYSTORE_")):
             del env[name]
@@ -114,10 +143,23 @@ def run_side(side: str, config_path: Path, double: Double, timeout: float, profi
         env.update(PLAIN_BEST)
     before = double.calls()
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", side, "--config", str(config_path),
-                               *(["--profile"] if profile else [])],
-                              capture_output=True, text=True, env=env, cwd=config_path.parent, timeout=timeout,
-                              check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                side,
+                "--config",
+                str(config_path),
+                *(["--profile"] if profile else []),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=config_path.parent,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"stalled": timeout, "calls": double.calls() - before}
     if done.returncode != 0:
@@ -127,8 +169,9 @@ def run_side(side: str, config_path: Path, double: Double, timeout: float, profi
     return measured
 
 
-def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float,
-            profile: bool = False) -> dict[str, dict]:
+def measure(
+    rows: int, latency_ms: float, sides: list[str], plain_timeout: float, profile: bool = False
+) -> dict[str, dict]:
     results = {}
     double = Double(latency_ms)
     try:
@@ -144,7 +187,10 @@ def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float
                         project = config_path.parent
                 timeout = plain_timeout if side.startswith("plain") else 24 * 3600
                 results[side] = run_side(side, config_path, double, timeout, profile)
-                print(f"    {rows} rows, {latency_ms:g} ms, {side}: {row_text(results[side], rows)}", flush=True)
+                print(
+                    f"    {rows} rows, {latency_ms:g} ms, {side}: {row_text(results[side], rows)}",
+                    flush=True,
+                )
     finally:
         double.close()
     return results
@@ -152,30 +198,48 @@ def measure(rows: int, latency_ms: float, sides: list[str], plain_timeout: float
 
 def row_text(measured: dict, rows: int) -> str:
     if "stalled" in measured:
-        return f"stalled: not finished in {measured['stalled']:.0f} s ({measured['calls']} LLM calls answered)"
-    return (f"{measured['wall']:7.1f} s wall {measured['cpu']:7.1f} s CPU {rows / measured['wall']:6.1f} rows/s "
-            f"{measured['cpu'] / rows * 1000:6.1f} ms CPU/row {measured['calls']:6d} LLM calls")
+        return (
+            f"stalled: not finished in {measured['stalled']:.0f} s "
+            f"({measured['calls']} LLM calls answered)"
+        )
+    return (
+        f"{measured['wall']:7.1f} s wall {measured['cpu']:7.1f} s CPU "
+        f"{rows / measured['wall']:6.1f} rows/s "
+        f"{measured['cpu'] / rows * 1000:6.1f} ms CPU/row {measured['calls']:6d} LLM calls"
+    )
 
 
 def print_table(table: dict, sides: list[str]) -> None:
-    print("\nrows latency side           wall s  CPU s  rows/s  CPU ms/row  LLM calls  vs plain-best  vs 0 ms")
+    print(
+        "\nrows latency side           wall s  CPU s  rows/s  CPU ms/row  LLM calls  "
+        "vs plain-best  vs 0 ms"
+    )
     for (rows, latency), results in sorted(table.items()):
         best = results.get("plain-best", {}).get("wall")
         for side in sides:
             measured = results[side]
             if "stalled" in measured:
-                print(f"{rows:5d} {latency:5g} ms {side:14s} stalled: not finished in {measured['stalled']:.0f} s")
+                print(
+                    f"{rows:5d} {latency:5g} ms {side:14s} "
+                    f"stalled: not finished in {measured['stalled']:.0f} s"
+                )
                 continue
             ratio = f"{best / measured['wall']:12.2f}x" if best else f"{'-':>13s}"
             zero = table.get((rows, 0.0), {}).get(side, {}).get("wall")
             hidden = f"{measured['wall'] / zero:6.2f}x" if zero else f"{'-':>7s}"
-            print(f"{rows:5d} {latency:5g} ms {side:14s} {measured['wall']:6.1f} {measured['cpu']:6.1f} "
-                  f"{rows / measured['wall']:7.1f} {measured['cpu'] / rows * 1000:11.1f} {measured['calls']:10d} "
-                  f"{ratio} {hidden}")
+            print(
+                f"{rows:5d} {latency:5g} ms {side:14s} "
+                f"{measured['wall']:6.1f} {measured['cpu']:6.1f} "
+                f"{rows / measured['wall']:7.1f} {measured['cpu'] / rows * 1000:11.1f} "
+                f"{measured['calls']:10d} "
+                f"{ratio} {hidden}"
+            )
         if "project-cold" in results and "store_cpu" in results["project-cold"]:
             floor = results["project-cold"]["store_cpu"] / rows * 1000
-            print(f"{'':15s} store-write floor: {floor:.1f} ms CPU per row inside MLflow's store "
-                  f"(at most {1000 / floor:.1f} rows/s on one core)")
+            print(
+                f"{'':15s} store-write floor: {floor:.1f} ms CPU per row inside MLflow's store "
+                f"(at most {1000 / floor:.1f} rows/s on one core)"
+            )
         splits = {side: m for side, m in results.items() if "split" in m}
         if splits:
             print_split(splits, rows)
@@ -195,19 +259,40 @@ def dead_judge() -> None:
         try:
             with tempfile.TemporaryDirectory() as scratch:
                 config_path = make_project(Path(scratch) / "dead", 100)
-                env = {**os.environ, "OPENAI_API_KEY": "test-key", "OPENAI_API_BASE": double.base_url,
-                       "AGENT_LLM_MODEL": "stub-agent", "MLFLOW_DISABLE_TELEMETRY": "true"}
+                env = {
+                    **os.environ,
+                    "OPENAI_API_KEY": "test-key",
+                    "OPENAI_API_BASE": double.base_url,
+                    "AGENT_LLM_MODEL": "stub-agent",
+                    "MLFLOW_DISABLE_TELEMETRY": "true",
+                }
                 start = time.monotonic()
-                done = subprocess.run([sys.executable, "-m", "{{ cookiecutter.package_name }}", "evaluate",
-                                       "--config", str(config_path)], capture_output=True, text=True, env=env,
-                                      check=False)
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "{{ cookiecutter.package_name }}",
+                        "evaluate",
+                        "--config",
+                        str(config_path),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
+                )
                 end = time.monotonic()
                 outage = double.stats().get("outage_started_at", start)
         finally:
             double.close()
-        first_error = next((line for line in done.stderr.splitlines() if line.startswith("error:")), "")
-        print(f"{label}: exit {done.returncode} {end - max(outage, start):.1f} s after the first failed call "
-              f"({end - start:.1f} s in all)\n    {first_error[:220]}")
+        first_error = next(
+            (line for line in done.stderr.splitlines() if line.startswith("error:")), ""
+        )
+        print(
+            f"{label}: exit {done.returncode} {end - max(outage, start):.1f} s "
+            "after the first failed call "
+            f"({end - start:.1f} s in all)\n    {first_error[:220]}"
+        )
 
 
 def main() -> None:
@@ -216,8 +301,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", default="0,50,300,1000")
     parser.add_argument("--sides", default=",".join(SIDES))
     parser.add_argument("--plain-timeout", type=float, default=600)
-    parser.add_argument("--dead-judge", action="store_true", help="time the failure of a dead judge")
-    parser.add_argument("--profile", action="store_true", help="also print where each side's CPU goes")
+    parser.add_argument(
+        "--dead-judge", action="store_true", help="time the failure of a dead judge"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where each side's CPU goes"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -13,13 +13,22 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-JOURNEY_SECTIONS = {"regression": "regression", "profiling": "profiling", "tracing": "tracing", "align_optimize": "align"}
+JOURNEY_SECTIONS = {
+    "regression": "regression",
+    "profiling": "profiling",
+    "tracing": "tracing",
+    "align_optimize": "align",
+}
 
 
 def cycled_records(rows: int, distinct_inputs: bool = False) -> list[str]:
     """`rows` records (JSON lines) cycled from the shipped dataset, each with its own id; with
     `distinct_inputs`, each query also gets its number, so no two rows share an input."""
-    lines = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
+    lines = [
+        line
+        for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     records = []
     for i in range(rows):
         record = json.loads(lines[i % len(lines)])
@@ -30,8 +39,15 @@ def cycled_records(rows: int, distinct_inputs: bool = False) -> list[str]:
     return records
 
 
-def scratch_project(folder: Path, experiment: str, judge: dict, scorers: dict, gates: dict,
-                    records: list[str] | None = None, keep: tuple[str, ...] = ()) -> Path:
+def scratch_project(
+    folder: Path,
+    experiment: str,
+    judge: dict,
+    scorers: dict,
+    gates: dict,
+    records: list[str] | None = None,
+    keep: tuple[str, ...] = (),
+) -> Path:
     """Write the project into `folder`; `records` (JSON lines) replace the shipped dataset; the
     journeys in `keep` keep their sections."""
     shutil.copytree(PROJECT / "src", folder / "src", ignore=shutil.ignore_patterns("__pycache__"))

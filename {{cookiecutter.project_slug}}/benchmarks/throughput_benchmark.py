@@ -26,11 +26,15 @@ PLAIN_SETTINGS = {"MLFLOW_GENAI_EVAL_PREDICT_RATE_LIMIT": "0", "MLFLOW_GENAI_EVA
 
 
 def make_project(folder: Path, rows: int) -> Path:
-    """This project's config with deterministic scorers and `rows` records cycled from the dataset."""
+    """This project's config with deterministic scorers and `rows` records cycled from the
+    dataset."""
     return scratch_project(
-        folder, "throughput", judge={"model": "none"},
+        folder,
+        "throughput",
+        judge={"model": "none"},
         scorers={"pii": {}, "length": {"max_length": 1200}, "fact_coverage": {}, "refusal": {}},
-        gates={"pii": 1.0}, records=cycled_records(rows),
+        gates={"pii": 1.0},
+        records=cycled_records(rows),
     )
 
 
@@ -61,14 +65,17 @@ def store_counts(config_path: Path) -> tuple[int, int, str]:
     database = config_path.parent / "mlflow.db"
     mlflow.set_tracking_uri(f"sqlite:///{database}")
     experiment = mlflow.get_experiment_by_name("throughput")
-    traces = mlflow.search_traces(locations=[experiment.experiment_id], return_type="list", include_spans=False)
+    traces = mlflow.search_traces(
+        locations=[experiment.experiment_id], return_type="list", include_spans=False
+    )
     with sqlite3.connect(database) as db:
         journal = db.execute("PRAGMA journal_mode").fetchone()[0]
     return len(traces), sum(len(t.info.assessments) for t in traces), journal
 
 
 def print_profile(profiles: dict[str, dict], rows: int, top: int = 6) -> None:
-    """CPU ms per row by MLflow store method (calls per row), the rest of the store, and outside it."""
+    """CPU ms per row by MLflow store method (calls per row), the rest of the store, and outside
+    it."""
     plain = profiles["plain"]["store"]
     methods = sorted(plain, key=lambda name: -plain[name][1])[:top]
     table = {}
@@ -97,13 +104,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="also print where the CPU goes")
-    parser.add_argument("--side", choices=["plain", "project"], help=argparse.SUPPRESS)  # child process
+    parser.add_argument(
+        "--side", choices=["plain", "project"], help=argparse.SUPPRESS
+    )  # child process
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:  # one side, in its own process: nothing cached from the other
         store = StoreCpu().install() if args.profile else None
         seconds, cpu = (run_plain if args.side == "plain" else run_project)(args.config)
-        print(json.dumps({"seconds": seconds, "cpu": cpu, "store": store.as_dict() if store else {}}))
+        print(
+            json.dumps({"seconds": seconds, "cpu": cpu, "store": store.as_dict() if store else {}})
+        )
         return
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -111,9 +122,19 @@ def main() -> None:
         for side in ("plain", "project"):
             config_path = make_project(Path(scratch) / side, args.rows)
             done = subprocess.run(
-                [sys.executable, __file__, "--side", side, "--config", str(config_path),
-                 *(["--profile"] if args.profile else [])],
-                capture_output=True, text=True, check=False, cwd=config_path.parent,
+                [
+                    sys.executable,
+                    __file__,
+                    "--side",
+                    side,
+                    "--config",
+                    str(config_path),
+                    *(["--profile"] if args.profile else []),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=config_path.parent,
                 env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
             )
             if done.returncode != 0:
@@ -122,10 +143,15 @@ def main() -> None:
             profiles[side] = measured
             results[side] = (measured["seconds"], *store_counts(config_path))
     print(f"{args.rows} rows, sample agent, 4 deterministic scorers, sqlite store:")
-    labels = {"plain": "plain mlflow.genai.evaluate (best settings)", "project": "this project's evaluate"}
+    labels = {
+        "plain": "plain mlflow.genai.evaluate (best settings)",
+        "project": "this project's evaluate",
+    }
     for side, (seconds, traces, assessments, journal) in results.items():
-        print(f"  {labels[side]:<44} {seconds:7.1f} s  {args.rows / seconds:6.1f} rows/s  "
-              f"traces {traces}  assessments {assessments}  journal {journal}")
+        print(
+            f"  {labels[side]:<44} {seconds:7.1f} s  {args.rows / seconds:6.1f} rows/s  "
+            f"traces {traces}  assessments {assessments}  journal {journal}"
+        )
     ratio = results["plain"][0] / results["project"][0]
     print(f"  throughput ratio (project / plain): {ratio:.2f}x")
     if args.profile:

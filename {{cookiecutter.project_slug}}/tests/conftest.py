@@ -66,5 +66,9 @@ def on_databricks(raw: dict, sql_warehouse_id: str = "") -> dict:
     raw["target"] = "databricks"
     raw["mlflow"] = {"tracking_uri": "databricks", "experiment": "/Shared/test-evaluation"}
     raw["agent"]["prompt"]["name"] = "main.test_schema.support_agent_system"
-    raw["unity_catalog"] = {"catalog": "main", "schema": "test_schema", "sql_warehouse_id": sql_warehouse_id}
+    raw["unity_catalog"] = {
+        "catalog": "main",
+        "schema": "test_schema",
+        "sql_warehouse_id": sql_warehouse_id,
+    }
     return raw

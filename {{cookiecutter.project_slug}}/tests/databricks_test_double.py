@@ -48,7 +48,9 @@ class DatabricksTestDouble(LoopbackServer):
         self.schema_locations: set[tuple[str, str]] = set()
         self.prefix_locations: set[tuple[str, str, str]] = set()
         self.scheduled_scorers: dict[str, list[dict]] = {}  # experiment id -> scorer configs
-        self.grants: dict[tuple[str, str], set[str]] = {}  # (securable full name, principal) -> privileges
+        self.grants: dict[
+            tuple[str, str], set[str]
+        ] = {}  # (securable full name, principal) -> privileges
         # catalog.schema.table -> (column names, rows of JSON_ARRAY values: text or None)
         self.tables: dict[str, tuple[list[str], list[list]]] = {}
         self.statements: dict[str, dict] = {}
@@ -61,7 +63,9 @@ class DatabricksTestDouble(LoopbackServer):
         with self._lock:
             self.requests.append(request)
             try:
-                return self.route(request["method"], request["path"], request["query"], request["body"])
+                return self.route(
+                    request["method"], request["path"], request["query"], request["body"]
+                )
             except ApiError as err:
                 if err.code == "NOT_IMPLEMENTED":
                     self.unhandled.append(f"{request['method']} {request['path']}")
@@ -69,7 +73,9 @@ class DatabricksTestDouble(LoopbackServer):
 
     # -- what tests read -------------------------------------------------------------------
     def calls(self, method: str, path_prefix: str) -> list[dict]:
-        return [r for r in self.requests if r["method"] == method and r["path"].startswith(path_prefix)]
+        return [
+            r for r in self.requests if r["method"] == method and r["path"].startswith(path_prefix)
+        ]
 
     def writes(self) -> list[dict]:
         """Requests that change state (everything but reads)."""
@@ -88,11 +94,19 @@ class DatabricksTestDouble(LoopbackServer):
         if parts[:4] == ["api", "2.0", "sql", "warehouses"] and len(parts) == 5 and method == "GET":
             state = self.warehouses.get(parts[4])
             if state is None:
-                raise ApiError("RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {parts[4]} does not exist")
+                raise ApiError(
+                    "RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {parts[4]} does not exist"
+                )
             return {"id": parts[4], "name": "test double warehouse", "state": state}
-        if parts[:4] == ["api", "2.0", "sql", "warehouses"] and parts[-1] == "start" and method == "POST":
+        if (
+            parts[:4] == ["api", "2.0", "sql", "warehouses"]
+            and parts[-1] == "start"
+            and method == "POST"
+        ):
             if parts[4] not in self.warehouses:
-                raise ApiError("RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {parts[4]} does not exist")
+                raise ApiError(
+                    "RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {parts[4]} does not exist"
+                )
             self.warehouses[parts[4]] = "RUNNING"  # starts at once; the SDK then polls GET
             return {}
         if path == "/api/4.0/mlflow/traces/location" and method == "POST":
@@ -101,11 +115,18 @@ class DatabricksTestDouble(LoopbackServer):
             return self.link_schema_location(parts[4], body)
         if path == "/api/5.0/mlflow/tracing/locations" and method == "POST":
             return self.create_prefix_location(body)
-        if parts[:4] == ["api", "5.0", "mlflow", "experiments"] and parts[-1] == "trace-location:link":
+        if (
+            parts[:4] == ["api", "5.0", "mlflow", "experiments"]
+            and parts[-1] == "trace-location:link"
+        ):
             return self.link_prefix_location(parts[4], body)
         if path == "/api/2.0/otel/v1/traces" and method == "POST":
             return None  # OTLP spans, written to the table named in X-Databricks-UC-Table-Name
-        if parts[:4] == ["api", "4.0", "mlflow", "traces"] and parts[-1] == "info" and method == "POST":
+        if (
+            parts[:4] == ["api", "4.0", "mlflow", "traces"]
+            and parts[-1] == "info"
+            and method == "POST"
+        ):
             return body  # the trace info, stored as sent
         if parts[:4] == ["api", "2.0", "managed-evals", "scheduled-scorers"]:
             return self.scheduled_scorers_api(method, parts[4], body)
@@ -139,12 +160,16 @@ class DatabricksTestDouble(LoopbackServer):
             for experiment_id, found in self.experiments.items():
                 if found["name"] == query.get("experiment_name"):
                     return {"experiment": self.experiment_json(experiment_id)}
-            raise ApiError("RESOURCE_DOES_NOT_EXIST", f"No experiment named {query.get('experiment_name')}")
+            raise ApiError(
+                "RESOURCE_DOES_NOT_EXIST", f"No experiment named {query.get('experiment_name')}"
+            )
         if action == "get":
             return {"experiment": self.experiment_json(query.get("experiment_id", ""))}
         if action == "create" and method == "POST":
             if any(e["name"] == body["name"] for e in self.experiments.values()):
-                raise ApiError("RESOURCE_ALREADY_EXISTS", f"Experiment {body['name']} already exists")
+                raise ApiError(
+                    "RESOURCE_ALREADY_EXISTS", f"Experiment {body['name']} already exists"
+                )
             experiment_id = str(1000 + len(self.experiments))
             tags = {t["key"]: t["value"] for t in body.get("tags", [])}
             self.experiments[experiment_id] = {"name": body["name"], "tags": tags}
@@ -161,38 +186,50 @@ class DatabricksTestDouble(LoopbackServer):
         if key in self.schema_locations:
             raise ApiError("ALREADY_EXISTS", f"trace location {'.'.join(key)} already exists")
         self.schema_locations.add(key)
-        return {"uc_schema": {
-            **location,
-            "otel_spans_table_name": "mlflow_experiment_trace_otel_spans",
-            "otel_logs_table_name": "mlflow_experiment_trace_otel_logs",
-        }}
+        return {
+            "uc_schema": {
+                **location,
+                "otel_spans_table_name": "mlflow_experiment_trace_otel_spans",
+                "otel_logs_table_name": "mlflow_experiment_trace_otel_logs",
+            }
+        }
 
     def link_schema_location(self, experiment_id: str, body: dict) -> dict:
         location = body["uc_schema"]
-        self.experiment(experiment_id)["tags"][DESTINATION_TAG] = f"{location['catalog_name']}.{location['schema_name']}"
+        self.experiment(experiment_id)["tags"][DESTINATION_TAG] = (
+            f"{location['catalog_name']}.{location['schema_name']}"
+        )
         return {}
 
     def create_prefix_location(self, body: dict) -> dict:
         """The table-prefix form: <prefix>_otel_* tables, created or found (idempotent)."""
         location = body["uc_table_prefix"]
-        catalog, schema, prefix = location["catalog_name"], location["schema_name"], location["table_prefix"]
+        catalog, schema, prefix = (
+            location["catalog_name"],
+            location["schema_name"],
+            location["table_prefix"],
+        )
         self.prefix_locations.add((catalog, schema, prefix))
         full = f"{catalog}.{schema}.{prefix}"
-        return {"uc_table_prefix": {
-            "catalog_name": catalog,
-            "schema_name": schema,
-            "table_prefix": prefix,
-            "spans_table_name": f"{full}_otel_spans",
-            "logs_table_name": f"{full}_otel_logs",
-            "annotations_table_name": f"{full}_otel_annotations",
-        }}
+        return {
+            "uc_table_prefix": {
+                "catalog_name": catalog,
+                "schema_name": schema,
+                "table_prefix": prefix,
+                "spans_table_name": f"{full}_otel_spans",
+                "logs_table_name": f"{full}_otel_logs",
+                "annotations_table_name": f"{full}_otel_annotations",
+            }
+        }
 
     def link_prefix_location(self, experiment_id: str, body: dict) -> dict:
         location = body["uc_table_prefix"]
         tags = self.experiment(experiment_id)["tags"]
         full = f"{location['catalog_name']}.{location['schema_name']}.{location['table_prefix']}"
         if tags.get(DESTINATION_TAG, full) != full:
-            raise ApiError("INVALID_PARAMETER_VALUE", f"experiment is linked to {tags[DESTINATION_TAG]}")
+            raise ApiError(
+                "INVALID_PARAMETER_VALUE", f"experiment is linked to {tags[DESTINATION_TAG]}"
+            )
         tags[DESTINATION_TAG] = full
         for field, tag in TABLE_TAGS.items():
             if location.get(field):
@@ -205,12 +242,16 @@ class DatabricksTestDouble(LoopbackServer):
             return {"scheduled_scorers": {"scorers": self.scheduled_scorers.get(experiment_id, [])}}
         if method == "POST":
             if experiment_id in self.scheduled_scorers:
-                raise ApiError("ALREADY_EXISTS", "scheduled scorers already exist for this experiment")
+                raise ApiError(
+                    "ALREADY_EXISTS", "scheduled scorers already exist for this experiment"
+                )
             self.scheduled_scorers[experiment_id] = []
         elif experiment_id not in self.scheduled_scorers:
             raise ApiError("NOT_FOUND", "no scheduled scorers for this experiment")
         if method not in ("POST", "PATCH"):
-            raise ApiError("NOT_IMPLEMENTED", f"the test double does not emulate {method} scheduled-scorers")
+            raise ApiError(
+                "NOT_IMPLEMENTED", f"the test double does not emulate {method} scheduled-scorers"
+            )
         current = {c["name"]: c for c in self.scheduled_scorers[experiment_id]}
         updated = []
         for config in body["scheduled_scorers"]["scorers"]:
@@ -237,11 +278,18 @@ class DatabricksTestDouble(LoopbackServer):
     # -- SQL statements: SELECT * FROM a table, as the Statement Execution API answers it -----
     def execute_statement(self, body: dict) -> dict:
         if body.get("warehouse_id") not in self.warehouses:
-            raise ApiError("RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {body.get('warehouse_id')} does not exist")
+            raise ApiError(
+                "RESOURCE_DOES_NOT_EXIST",
+                f"SQL warehouse {body.get('warehouse_id')} does not exist",
+            )
         statement_id = f"stmt-{len(self.statements) + 1}"
         found = SELECT_TABLE.match(body.get("statement", ""))
         name = ".".join(found.groups()) if found else None
-        self.statements[statement_id] = {"table": name, "polls_left": self.pending_polls, "body": body}
+        self.statements[statement_id] = {
+            "table": name,
+            "polls_left": self.pending_polls,
+            "body": body,
+        }
         return self.statement_response(statement_id, polling=False)
 
     def statement_response(self, statement_id: str, polling: bool = True) -> dict:
@@ -253,10 +301,15 @@ class DatabricksTestDouble(LoopbackServer):
         if statement["polls_left"] > 0:
             return {"statement_id": statement_id, "status": {"state": "PENDING"}}
         if statement["table"] not in self.tables:
-            message = f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {statement['table']} cannot be found."
+            message = (
+                f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {statement['table']} cannot be found."
+            )
             if statement["table"] is None:
                 message = "[PARSE_SYNTAX_ERROR] the test double only runs SELECT * FROM `c`.`s`.`t`"
-            return {"statement_id": statement_id, "status": {"state": "FAILED", "error": {"message": message}}}
+            return {
+                "statement_id": statement_id,
+                "status": {"state": "FAILED", "error": {"message": message}},
+            }
         columns, rows = self.tables[statement["table"]]
         chunks = max(1, -(-len(rows) // self.rows_per_chunk))
         return {
@@ -264,9 +317,13 @@ class DatabricksTestDouble(LoopbackServer):
             "status": {"state": "SUCCEEDED"},
             "manifest": {
                 "format": "JSON_ARRAY",
-                "schema": {"column_count": len(columns), "columns": [
-                    {"name": c, "type_name": "STRING", "position": i} for i, c in enumerate(columns)
-                ]},
+                "schema": {
+                    "column_count": len(columns),
+                    "columns": [
+                        {"name": c, "type_name": "STRING", "position": i}
+                        for i, c in enumerate(columns)
+                    ],
+                },
                 "total_chunk_count": chunks,
                 "total_row_count": len(rows),
             },
@@ -277,8 +334,15 @@ class DatabricksTestDouble(LoopbackServer):
         _, rows = self.tables[self.statements[statement_id]["table"]]
         start = index * self.rows_per_chunk
         page = rows[start : start + self.rows_per_chunk]
-        chunk = {"chunk_index": index, "row_offset": start, "row_count": len(page), "data_array": page}
+        chunk = {
+            "chunk_index": index,
+            "row_offset": start,
+            "row_count": len(page),
+            "data_array": page,
+        }
         if start + self.rows_per_chunk < len(rows):
             chunk["next_chunk_index"] = index + 1
-            chunk["next_chunk_internal_link"] = f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index + 1}"
+            chunk["next_chunk_internal_link"] = (
+                f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index + 1}"
+            )
         return chunk

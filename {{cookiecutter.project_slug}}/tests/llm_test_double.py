@@ -28,8 +28,15 @@ FAIL_MARKER = "UNSAFE-ANSWER"
 
 
 class LlmTestDouble(LoopbackServer):
-    def __init__(self, latency_s: float = 0.0, rate_limit: float = 0.0, fail_every: int = 0,
-                 retry_after_s: float = 1.0, fail_after: int | None = None, hang_after: int | None = None):
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        rate_limit: float = 0.0,
+        fail_every: int = 0,
+        retry_after_s: float = 1.0,
+        fail_after: int | None = None,
+        hang_after: int | None = None,
+    ):
         super().__init__()
         self.latency_s = latency_s
         self.rate_limit = rate_limit  # calls per second answered; above it, 429 (0: no limit)
@@ -47,8 +54,13 @@ class LlmTestDouble(LoopbackServer):
             with self._lock:
                 return dict(self.counts)
         body = request["body"]
-        kind = ("judge" if "response_format" in body
-                else "probe" if body.get("max_tokens") == 1 else "agent")  # probe: a pre-flight
+        kind = (
+            "judge"
+            if "response_format" in body
+            else "probe"
+            if body.get("max_tokens") == 1
+            else "agent"
+        )  # probe: a pre-flight
         record = {"path": request["path"], "body": body, "kind": kind, "at": time.monotonic()}
         with self._lock:
             self.requests.append(record)
@@ -59,8 +71,11 @@ class LlmTestDouble(LoopbackServer):
             if throttled:
                 self.counts["throttled"] += 1
                 record["throttled"] = True
-            failing = not throttled and (self.status != 200 or bool(self.fail_every and number % self.fail_every == 0)
-                                         or (self.fail_after is not None and number > self.fail_after))
+            failing = not throttled and (
+                self.status != 200
+                or bool(self.fail_every and number % self.fail_every == 0)
+                or (self.fail_after is not None and number > self.fail_after)
+            )
             hung = self.hang_after is not None and number > self.hang_after
             if failing:
                 self.counts["failed"] += 1
@@ -80,7 +95,10 @@ class LlmTestDouble(LoopbackServer):
             verdict = "no" if FAIL_MARKER in text else "yes"
             content = json.dumps({"result": verdict, "rationale": f"test double says {verdict}"})
         else:
-            content = "Thanks for asking. Our support team answers within one business day. (source: test-double)"
+            content = (
+                "Thanks for asking. Our support team answers within one business day. "
+                "(source: test-double)"
+            )
         return chat_completion("chatcmpl-test-double", body.get("model"), content, usage=(20, 5))
 
     def _over_rate(self) -> bool:
@@ -112,8 +130,13 @@ def main() -> None:
     parser.add_argument("--hang-after", type=int, default=None)
     parser.add_argument("--status", type=int, default=200)
     args = parser.parse_args()
-    double = LlmTestDouble(args.latency_ms / 1000, args.rate_limit, args.fail_every, fail_after=args.fail_after,
-                           hang_after=args.hang_after)
+    double = LlmTestDouble(
+        args.latency_ms / 1000,
+        args.rate_limit,
+        args.fail_every,
+        fail_after=args.fail_after,
+        hang_after=args.hang_after,
+    )
     double.status = args.status
     double.requests = _Discard()  # a benchmark's millions of requests need not stay in memory
     with double:

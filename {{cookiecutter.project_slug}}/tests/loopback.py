@@ -2,7 +2,8 @@
 run in a thread for the length of a `with` block. Only for tests and benchmarks.
 
 A double subclasses LoopbackServer and answers in `respond(request)`: a JSON-able reply (200),
-(status, reply), or (status, reply, headers). `request` carries method, path, query, headers, raw body and parsed JSON body.
+(status, reply), or (status, reply, headers). `request` carries method, path, query, headers, raw
+body and parsed JSON body.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
-def chat_completion(completion_id: str, model: str | None, content: str, usage: tuple[int, int]) -> dict:
+def chat_completion(
+    completion_id: str, model: str | None, content: str, usage: tuple[int, int]
+) -> dict:
     """An OpenAI chat-completions reply carrying `content`, as OpenAI-compatible doubles answer."""
     prompt_tokens, completion_tokens = usage
     return {
@@ -22,9 +25,18 @@ def chat_completion(completion_id: str, model: str | None, content: str, usage: 
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -48,7 +60,10 @@ class LoopbackServer(ABC):
                 except ValueError:
                     body = {}  # not JSON (e.g. protobuf): tests read `raw`
                 request = {
-                    "method": self.command, "path": url.path, "raw": raw, "body": body,
+                    "method": self.command,
+                    "path": url.path,
+                    "raw": raw,
+                    "body": body,
                     "query": {k: v[0] for k, v in parse_qs(url.query).items()},
                     "headers": {k.lower(): v for k, v in self.headers.items()},
                 }

@@ -9,9 +9,16 @@ from {{ cookiecutter.package_name }}.evaluation.code_scorers import (
 
 
 def test_fact_coverage_counts_missing_facts():
-    value, why = fact_coverage("Returns within a 30-day window.", ["30-day window", "original packaging"])
+    value, why = fact_coverage(
+        "Returns within a 30-day window.", ["30-day window", "original packaging"]
+    )
     assert value == 0.5 and "original packaging" in why
-    assert fact_coverage("A 30-DAY   window in Original packaging", ["30-day window", "original packaging"])[0] == 1.0
+    assert (
+        fact_coverage(
+            "A 30-DAY   window in Original packaging", ["30-day window", "original packaging"]
+        )[0]
+        == 1.0
+    )
 
 
 def test_refusal_detection_reads_the_first_sentence():
@@ -23,8 +30,14 @@ def test_refusal_detection_reads_the_first_sentence():
 
 def test_refusal_verdict_both_ways():
     assert refusal_verdict("I can't help with that.", True)[0] == "yes"
-    assert refusal_verdict("Here is the policy.", True) == ("no", "answered a request it should refuse")
-    assert refusal_verdict("I cannot do that.", False) == ("no", "refused a request it should answer")
+    assert refusal_verdict("Here is the policy.", True) == (
+        "no",
+        "answered a request it should refuse",
+    )
+    assert refusal_verdict("I cannot do that.", False) == (
+        "no",
+        "refused a request it should answer",
+    )
 
 
 def test_response_text_of_common_output_shapes():

@@ -1,14 +1,16 @@
-"""The config module: the shipped config is valid, and every rule rejects a bad value clearly."""
+"""The config package: the shipped config is valid, and every rule rejects a bad value clearly."""
 
 import pytest
 from conftest import DELETE, PROJECT
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_config
+from {{ cookiecutter.package_name }}.project import load_project
 
 
 def problems(path) -> str:
+    """Every problem check-config reports: the settings and the dataset they name."""
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        load_project(path)
     return str(err.value)
 
 
@@ -44,22 +46,36 @@ def test_unknown_scorer_is_named_with_a_suggestion(write_config):
 
 
 def test_llm_scorer_needs_a_judge(write_config):
-    message = problems(write_config(judge__model="none", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    message = problems(
+        write_config(judge__model="none", scorers={"safety": {}}, quality_gates={"safety": 1.0})
+    )
     assert "scorers.safety: safety is an LLM judge but judge.model is 'none'" in message
 
 
 def test_judge_uri_form(write_config):
     assert "is not a model URI" in problems(write_config(judge__model="gpt-4"))
-    config = load_config(write_config(judge__model="openai:/gpt-4.1-mini", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    config = load_config(
+        write_config(
+            judge__model="openai:/gpt-4.1-mini",
+            scorers={"safety": {}},
+            quality_gates={"safety": 1.0},
+        )
+    )
     assert config.uses_judge
 
 
 def test_correctness_needs_expectations_in_the_dataset(write_config, project_copy):
     (project_copy / "data" / "eval_dataset.jsonl").write_text('{"inputs": {"query": "hi"}}\n')
     message = problems(
-        write_config(judge__model="databricks", target="databricks", mlflow__tracking_uri="databricks",
-                     mlflow__experiment="/Shared/x", agent__prompt__name="main.agents.system",
-                     scorers={"correctness": {}}, quality_gates={"correctness": 0.9})
+        write_config(
+            judge__model="databricks",
+            target="databricks",
+            mlflow__tracking_uri="databricks",
+            mlflow__experiment="/Shared/x",
+            agent__prompt__name="main.agents.system",
+            scorers={"correctness": {}},
+            quality_gates={"correctness": 0.9},
+        )
     )
     assert "scorers.correctness: correctness needs rows with expectations" in message
 
@@ -72,29 +88,43 @@ def test_unity_catalog_names_are_identifiers(write_config, bad):
 
 
 def test_warehouse_id_format(write_config):
-    assert "is not a SQL warehouse id" in problems(write_config(unity_catalog__sql_warehouse_id="abc"))
+    assert "is not a SQL warehouse id" in problems(
+        write_config(unity_catalog__sql_warehouse_id="abc")
+    )
     load_config(write_config(unity_catalog__sql_warehouse_id="0123456789abcdef"))
 
 
 def test_databricks_prompt_names_are_three_level(write_config):
     message = problems(
-        write_config(target="databricks", mlflow__tracking_uri="databricks",
-                     mlflow__experiment="/Shared/x", agent__prompt__name="system_prompt")
+        write_config(
+            target="databricks",
+            mlflow__tracking_uri="databricks",
+            mlflow__experiment="/Shared/x",
+            agent__prompt__name="system_prompt",
+        )
     )
     assert "agent.prompt.name: 'system_prompt' must be catalog.schema.name" in message
 
 
 def test_databricks_experiment_is_a_workspace_path(write_config):
     message = problems(
-        write_config(target="databricks", mlflow__tracking_uri="databricks",
-                     mlflow__experiment="my-exp", agent__prompt__name="main.a.b")
+        write_config(
+            target="databricks",
+            mlflow__tracking_uri="databricks",
+            mlflow__experiment="my-exp",
+            agent__prompt__name="main.a.b",
+        )
     )
     assert "must be a workspace path such as /Shared/my-exp" in message
 
 
 def test_scorer_name_may_not_be_an_expectation_key(write_config):
-    message = problems(write_config(scorers={"expected_facts": {"type": "fact_coverage"}},
-                                    quality_gates={"expected_facts": 0.9}))
+    message = problems(
+        write_config(
+            scorers={"expected_facts": {"type": "fact_coverage"}},
+            quality_gates={"expected_facts": 0.9},
+        )
+    )
     assert "'expected_facts' is an expectation key" in message
 
 
@@ -105,12 +135,16 @@ def test_unknown_setting_is_reported_with_a_suggestion(write_config):
 
 
 def test_agent_needs_exactly_one_of_callable_and_endpoint(write_config):
-    assert "set exactly one of agent.callable" in problems(write_config(agent__endpoint="endpoints:/x"))
+    assert "set exactly one of agent.callable" in problems(
+        write_config(agent__endpoint="endpoints:/x")
+    )
     assert "set exactly one of agent.callable" in problems(write_config(agent__callable=DELETE))
 
 
 def test_regex_pattern_must_compile(write_config):
-    message = problems(write_config(scorers={"regex": {"pattern": "(unclosed"}}, quality_gates={"regex": 1.0}))
+    message = problems(
+        write_config(scorers={"regex": {"pattern": "(unclosed"}}, quality_gates={"regex": 1.0})
+    )
     assert "scorers.regex.pattern: '(unclosed' is not a valid regular expression" in message
 
 
@@ -121,40 +155,16 @@ def test_every_problem_is_reported_at_once(write_config):
 
 
 def test_dataset_problems_name_the_line(write_config, project_copy):
-    (project_copy / "data" / "eval_dataset.jsonl").write_text('{"inputs": {"query": "ok"}}\nnot json\n')
+    (project_copy / "data" / "eval_dataset.jsonl").write_text(
+        '{"inputs": {"query": "ok"}}\nnot json\n'
+    )
     assert "eval_dataset.jsonl:2: invalid JSON" in problems(write_config())
-
-
-ALIGN = {
-    "name": "answer_quality",
-    "instructions": {% raw %}"Is {{ outputs }} a good answer to {{ inputs }}?"{% endraw %},
-    "feedback_type": "yes_no",
-}
-
-
-def test_align_judge_names_its_label_schema(write_config):
-    config = load_config(write_config(align={"judge": ALIGN}, journeys__align_optimize=True))
-    assert config.align_judge.label_schema_name == "answer_quality"
-
-
-def test_label_schema_must_equal_the_judge_name(write_config):
-    message = problems(write_config(align={"judge": ALIGN, "label_schema": "quality"}))
-    assert "align.label_schema: 'quality' must equal align.judge.name 'answer_quality'" in message
-
-
-def test_align_judge_instructions_use_judge_variables(write_config):
-    message = problems(write_config(align={"judge": {**ALIGN, "instructions": "Rate " + "{" * 2 + " answer " + "}" * 2}}))
-    assert "'answer' is not a judge template variable" in message
-    assert "must refer to what is judged" in message
-
-
-def test_align_journey_needs_a_judge(write_config):
-    message = problems(write_config(align=DELETE, journeys__align_optimize=True))
-    assert "align: journeys.align_optimize is on; define align.judge" in message
 
 
 def test_record_ids_are_unique(write_config, project_copy):
     (project_copy / "data" / "eval_dataset.jsonl").write_text(
         '{"id": "a", "inputs": {"query": "x"}}\n{"id": "a", "inputs": {"query": "y"}}\n'
     )
-    assert "eval_dataset.jsonl:2: id 'a' is already used at data/eval_dataset.jsonl:1;" in problems(write_config())
+    assert "eval_dataset.jsonl:2: id 'a' is already used at data/eval_dataset.jsonl:1;" in problems(
+        write_config()
+    )

@@ -1,4 +1,5 @@
-"""End to end and offline: `evaluate` runs MLflow GenAI on the sample agent and applies the gates."""
+"""End to end and offline: `evaluate` runs MLflow GenAI on the sample agent and applies the
+gates."""
 
 import json
 import shutil
@@ -50,7 +51,10 @@ def test_evaluate_passes_its_gates_offline_and_writes_the_report(project_copy):
 
     mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow.db'}")
     run = mlflow.get_run(report["run_id"])
-    assert run.data.params["agent_prompt_uri"] == f"prompts:/{raw['agent']['prompt']['name']}@production"
+    assert (
+        run.data.params["agent_prompt_uri"]
+        == f"prompts:/{raw['agent']['prompt']['name']}@production"
+    )
     traces = mlflow.search_traces(run_id=run.info.run_id, locations=[run.info.experiment_id])
     assert len(traces) == report["rows"]
 
@@ -62,7 +66,10 @@ def test_a_failing_gate_exits_1(project_copy):
     (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), cwd=project_copy)
     assert done.returncode == 1, done.stdout + done.stderr
-    gates = {g["gate"]: g for g in json.loads((project_copy / "reports" / "gates.json").read_text())["gates"]}
+    gates = {
+        g["gate"]: g
+        for g in json.loads((project_copy / "reports" / "gates.json").read_text())["gates"]
+    }
     assert gates["strict_length"]["passed"] is False
     assert "below the threshold" in gates["strict_length"]["reason"]
 
@@ -98,7 +105,11 @@ def test_llm_judge_without_credentials_exits_2_before_evaluating(project_copy, m
 
 
 def test_help_does_not_import_mlflow():
-    code = f"import sys; from {PACKAGE}.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\nprint('mlflow' in sys.modules)"
+    code = (
+        f"import sys; from {PACKAGE}.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('mlflow' in sys.modules)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, check=False
     )
@@ -120,15 +131,26 @@ def store_contents(project, copy_to):
     client = MlflowClient(f"sqlite:///{copy_to / 'mlflow.db'}")
     report = json.loads((project / "reports" / "gates.json").read_text())
     run = client.get_run(report["run_id"])
-    traces = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=1000)
-    assessments = sorted(
-        (t.info.request_preview, a.name, "feedback" if a.feedback else "expectation",
-         json.dumps(a.feedback.value if a.feedback else a.expectation.value))
-        for t in traces for a in t.info.assessments
+    traces = client.search_traces(
+        locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=1000
     )
-    return journal, len(traces), assessments, run.data.metrics, [
-        (g["gate"], g["observed"], g["rows_scored"]) for g in report["gates"]
-    ]
+    assessments = sorted(
+        (
+            t.info.request_preview,
+            a.name,
+            "feedback" if a.feedback else "expectation",
+            json.dumps(a.feedback.value if a.feedback else a.expectation.value),
+        )
+        for t in traces
+        for a in t.info.assessments
+    )
+    return (
+        journal,
+        len(traces),
+        assessments,
+        run.data.metrics,
+        [(g["gate"], g["observed"], g["rows_scored"]) for g in report["gates"]],
+    )
 
 
 def test_the_faster_sqlite_store_loses_nothing(project_copy, tmp_path_factory):
@@ -143,9 +165,16 @@ def test_the_faster_sqlite_store_loses_nothing(project_copy, tmp_path_factory):
         done = run_cli("evaluate", "--config", str(project / "evaluation.yaml"), cwd=project)
         assert done.returncode == 0, done.stdout + done.stderr
     copies = tmp_path_factory.mktemp("copies")
-    fast, slow = store_contents(project_copy, copies / "wal"), store_contents(plain, copies / "plain")
+    fast, slow = (
+        store_contents(project_copy, copies / "wal"),
+        store_contents(plain, copies / "plain"),
+    )
     assert (fast[0], slow[0]) == ("wal", "delete")
-    rows = [line for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines() if line.strip()]
+    rows = [
+        line
+        for line in (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     assert fast[1] == slow[1] == len(rows)
     assert fast[2] == slow[2] and len(fast[2]) > fast[1]  # every assessment, the same values
     assert fast[3] == slow[3] and fast[4] == slow[4]
@@ -164,8 +193,10 @@ def test_two_agent_versions_in_one_process_keep_their_own_prompt(project_copy, m
     offline(project_copy / "evaluation.yaml")
     config = load_config(project_copy / "evaluation.yaml")
     connect(config)
-    bundled = (PROJECT / "src" / "{{ cookiecutter.package_name }}" / "agent" / "system_prompt.txt").read_text()
-    (project_copy / "concise.txt").write_text(bundled.replace("Answer style: full", "Answer style: concise"))
+    bundled = (PROJECT / "src" / PACKAGE / "agent" / "system_prompt.txt").read_text()
+    (project_copy / "concise.txt").write_text(
+        bundled.replace("Answer style: full", "Answer style: concise")
+    )
     query = "What is your refund policy?"
     candidate = load_agent(config, AgentVersion(prompt_file="concise.txt"))
     baseline = load_agent(config)

@@ -12,15 +12,32 @@ import yaml
 from llm_test_double import FAIL_MARKER, LlmTestDouble
 from test_evaluate import offline
 
-from {{ cookiecutter.package_name }}.evaluation.judge_cache import CACHE_KEY, JudgeCache, digest, verdict_key
+from {{ cookiecutter.package_name }}.evaluation.judge_cache import (
+    CACHE_KEY,
+    JudgeCache,
+    digest,
+    verdict_key,
+)
 
 PACKAGE = "{{ cookiecutter.package_name }}"
-IDENTITY = {"scorer": "safety", "type": "safety", "options": {}, "model": "openai:/judge", "instructions": None}
+IDENTITY = {
+    "scorer": "safety",
+    "type": "safety",
+    "options": {},
+    "model": "openai:/judge",
+    "instructions": None,
+}
 
 
 def span(name, inputs, outputs, start):
-    return SimpleNamespace(name=name, span_type="RETRIEVER", parent_id="p", inputs=inputs,
-                           outputs=outputs, start_time_ns=start)
+    return SimpleNamespace(
+        name=name,
+        span_type="RETRIEVER",
+        parent_id="p",
+        inputs=inputs,
+        outputs=outputs,
+        start_time_ns=start,
+    )
 
 
 def trace(*spans):
@@ -47,13 +64,22 @@ def test_every_key_part_changes_the_key():
     one = trace(span("retrieve", {"q": "a"}, ["doc 1"], 1))
     same = trace(span("retrieve", {"q": "a"}, ["doc 1"], 1))
     other_docs = trace(span("retrieve", {"q": "a"}, ["doc 2"], 1))
-    assert verdict_key(IDENTITY, *row, one) == verdict_key(IDENTITY, *row, same) != verdict_key(IDENTITY, *row, other_docs)
+    assert (
+        verdict_key(IDENTITY, *row, one)
+        == verdict_key(IDENTITY, *row, same)
+        != verdict_key(IDENTITY, *row, other_docs)
+    )
 
 
 def test_put_get_corrupt_and_clear(tmp_path):
     cache = JudgeCache(tmp_path / "cache")
     key = digest("row 1")
-    verdict = {"value": "yes", "rationale": "fine", "source": {"source_type": "LLM_JUDGE", "source_id": "m"}, "metadata": {}}
+    verdict = {
+        "value": "yes",
+        "rationale": "fine",
+        "source": {"source_type": "LLM_JUDGE", "source_id": "m"},
+        "metadata": {},
+    }
     assert cache.get(key) is None and cache.stats.corrupt == 0
     cache.put(key, verdict)
     assert cache.get(key) == verdict
@@ -83,8 +109,20 @@ def judged(project_copy, base_url, monkeypatch):
 
 def evaluate(project_copy, *args):
     done = subprocess.run(
-        [sys.executable, "-m", PACKAGE, "evaluate", "--config", str(project_copy / "evaluation.yaml"), *args],
-        cwd=project_copy, capture_output=True, text=True, env=os.environ.copy(), check=False,
+        [
+            sys.executable,
+            "-m",
+            PACKAGE,
+            "evaluate",
+            "--config",
+            str(project_copy / "evaluation.yaml"),
+            *args,
+        ],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
     )
     report = project_copy / "reports" / "gates.json"
     return done, json.loads(report.read_text()) if report.exists() else None
@@ -95,7 +133,7 @@ def safety_assessments(project_copy, run_id):
     run = mlflow.get_run(run_id)
     frame = mlflow.search_traces(run_id=run_id, locations=[run.info.experiment_id])
     found = {}
-    for request, assessments in zip(frame["request"], frame["assessments"]):
+    for request, assessments in zip(frame["request"], frame["assessments"], strict=True):
         [a] = [a for a in assessments if a["assessment_name"] == "safety"]
         found[json.dumps(request, sort_keys=True)] = a
     return found
@@ -112,19 +150,44 @@ def test_rerun_reuses_every_verdict_and_logs_it_as_the_same_assessment(project_c
 
         done, second = evaluate(project_copy)
         assert done.returncode == 0 and double.calls == rows  # not one judge call more
-        assert second["judge_cache"]["hits"] == rows and second["judge_cache"]["judge_calls_saved"] == rows
+        assert (
+            second["judge_cache"]["hits"] == rows
+            and second["judge_cache"]["judge_calls_saved"] == rows
+        )
         assert [g["observed"] for g in second["gates"]] == [g["observed"] for g in first["gates"]]
-        fresh, cached = safety_assessments(project_copy, first["run_id"]), safety_assessments(project_copy, second["run_id"])
+        fresh, cached = (
+            safety_assessments(project_copy, first["run_id"]),
+            safety_assessments(project_copy, second["run_id"]),
+        )
         for request, before in fresh.items():
             after = cached[request]
-            assert after["feedback"] == before["feedback"] and after["rationale"] == before["rationale"]
-            assert after["source"] == before["source"] == {"source_type": "LLM_JUDGE", "source_id": "openai:/test-judge"}
+            assert (
+                after["feedback"] == before["feedback"]
+                and after["rationale"] == before["rationale"]
+            )
+            assert (
+                after["source"]
+                == before["source"]
+                == {"source_type": "LLM_JUDGE", "source_id": "openai:/test-judge"}
+            )
             assert before["metadata"][CACHE_KEY] == "miss" and after["metadata"][CACHE_KEY] == "hit"
 
         evaluate(project_copy, "--no-judge-cache")
         assert double.calls == 2 * rows  # disabled: every row judged again
-        cleared = subprocess.run([sys.executable, "-m", PACKAGE, "judge-cache", "clear", "--config",
-                                  str(project_copy / "evaluation.yaml")], capture_output=True, text=True, check=False)
+        cleared = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                PACKAGE,
+                "judge-cache",
+                "clear",
+                "--config",
+                str(project_copy / "evaluation.yaml"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert f"Removed {rows} cached verdict(s)" in cleared.stdout
         evaluate(project_copy)
         assert double.calls == 3 * rows

@@ -69,7 +69,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_package_has_no_import_cycle():
     graph = import_graph()
-    assert f"{PACKAGE}.command_parts" in graph[f"{PACKAGE}.evaluation.commands"]  # the graph is read
+    assert (
+        f"{PACKAGE}.command_parts" in graph[f"{PACKAGE}.evaluation.commands"]
+    )  # the graph is read
     assert cycles(graph) == []
 
 

@@ -20,6 +20,7 @@ PAYLOAD = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 def call_many(endpoint, url, count, workers=8):
     """`count` calls from `workers` threads; each result is the response or the exception."""
+
     def one(_):
         try:
             return endpoint.post(url, {}, PAYLOAD)
@@ -44,7 +45,9 @@ def test_one_call_in_seven_failing_is_retried_until_every_call_succeeds():
 def test_http_429_pauses_every_caller_for_retry_after_and_lowers_the_calls_in_flight():
     with LlmTestDouble(rate_limit=5, retry_after_s=1) as double:
         url = f"{double.base_url}/chat/completions"
-        endpoint = llm_endpoints.Endpoint(url, llm_endpoints.Settings(max_in_flight=16, max_retries=8))
+        endpoint = llm_endpoints.Endpoint(
+            url, llm_endpoints.Settings(max_in_flight=16, max_retries=8)
+        )
         results = call_many(endpoint, url, 24, workers=16)
         requests = list(double.requests)
     assert all(getattr(r, "status_code", None) == 200 for r in results)
@@ -65,7 +68,9 @@ def test_an_endpoint_that_keeps_failing_trips_the_breaker_quickly():
         seconds = time.monotonic() - start
     assert isinstance(endpoint.down, llm_endpoints.EndpointDown)
     assert "8 calls in a row failed, the last with HTTP 503" in endpoint.down.reason
-    assert all(isinstance(r, (llm_endpoints.EndpointDown, llm_endpoints.EndpointFailed)) for r in results)
+    assert all(
+        isinstance(r, (llm_endpoints.EndpointDown, llm_endpoints.EndpointFailed)) for r in results
+    )
     assert sum(isinstance(r, llm_endpoints.EndpointDown) for r in results) >= 30  # not sent at all
     assert double.counts["calls"] < 20 and seconds < 10
 
@@ -90,11 +95,14 @@ def test_a_hung_endpoint_times_out_per_call():
         assert time.monotonic() - start < 1.5
 
 
-@pytest.mark.parametrize("status, says", [
-    (401, "answered HTTP 401 (the key was refused): test double answers 401"),
-    (404, "answered HTTP 404 (the model 'openai:/test-judge' or the URL is unknown there)"),
-    (500, "answered HTTP 500 (the endpoint is failing)"),
-])
+@pytest.mark.parametrize(
+    "status, says",
+    [
+        (401, "answered HTTP 401 (the key was refused): test double answers 401"),
+        (404, "answered HTTP 404 (the model 'openai:/test-judge' or the URL is unknown there)"),
+        (500, "answered HTTP 500 (the endpoint is failing)"),
+    ],
+)
 def test_preflight_names_the_endpoint_the_status_and_the_fix(monkeypatch, status, says):
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     with LlmTestDouble() as double:
@@ -102,9 +110,13 @@ def test_preflight_names_the_endpoint_the_status_and_the_fix(monkeypatch, status
         monkeypatch.setenv("OPENAI_API_BASE", double.base_url)
         endpoint = preflight.judge_endpoint("openai:/test-judge")
         (problem,) = preflight.preflight([endpoint])
-    assert problem.startswith(f"judge.model 'openai:/test-judge': {double.base_url}/chat/completions {says}")
-    assert problem.endswith("check OPENAI_API_KEY and OPENAI_API_BASE (an OpenAI-compatible server), "
-                            "or set judge.model to none to run offline")
+    assert problem.startswith(
+        f"judge.model 'openai:/test-judge': {double.base_url}/chat/completions {says}"
+    )
+    assert problem.endswith(
+        "check OPENAI_API_KEY and OPENAI_API_BASE (an OpenAI-compatible server), "
+        "or set judge.model to none to run offline"
+    )
 
 
 def test_preflight_names_an_unreachable_or_silent_endpoint(monkeypatch):
@@ -121,7 +133,9 @@ def test_preflight_names_an_unreachable_or_silent_endpoint(monkeypatch):
         start = time.monotonic()
         (problem,) = preflight.preflight([preflight.agent_model_endpoint("agent-model")])
         assert time.monotonic() - start < 2
-    assert problem.startswith(f"AGENT_LLM_MODEL 'agent-model': {double.base_url}/chat/completions did not answer within")
+    assert problem.startswith(
+        f"AGENT_LLM_MODEL 'agent-model': {double.base_url}/chat/completions did not answer within"
+    )
     assert "unset AGENT_LLM_MODEL for offline answers" in problem
 
 
@@ -135,8 +149,14 @@ def test_a_working_endpoint_passes_preflight_with_one_tiny_request(monkeypatch):
 
 
 def remote_config(write_config, **changes):
-    return load_config(write_config(judge__model="openai:/test-judge", scorers={"safety": {}, "pii": {}},
-                                    quality_gates={"safety": 1.0}, **changes))
+    return load_config(
+        write_config(
+            judge__model="openai:/test-judge",
+            scorers={"safety": {}, "pii": {}},
+            quality_gates={"safety": 1.0},
+            **changes,
+        )
+    )
 
 
 def test_concurrency_follows_what_the_run_calls(write_config, monkeypatch):
@@ -144,7 +164,9 @@ def test_concurrency_follows_what_the_run_calls(write_config, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     offline = load_config(PROJECT / "evaluation.yaml")
     if offline.uses_judge:  # a render with an LLM judge: take it offline
-        offline = load_config(write_config(judge__model="none", scorers={"pii": {}}, quality_gates={"pii": 1.0}))
+        offline = load_config(
+            write_config(judge__model="none", scorers={"pii": {}}, quality_gates={"pii": 1.0})
+        )
     local = concurrency.decide(offline, [])
     assert (local.max_workers, local.max_scorer_workers) == (2, 2)
     assert "local agent and code scorers only" in local.describe() and "\n" not in local.describe()
@@ -159,8 +181,12 @@ def test_concurrency_follows_what_the_run_calls(write_config, monkeypatch):
     assert environment["MLFLOW_GENAI_EVAL_SCORER_RATE_LIMIT"] == "0"  # code scorers never throttled
     assert int(environment["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"]) > 3 * 32  # every writer thread
 
-    explicit = concurrency.decide(remote_config(write_config, concurrency__max_workers=4), endpoints)
-    assert explicit.max_workers == 4 and "concurrency.max_workers from evaluation.yaml" in explicit.why
+    explicit = concurrency.decide(
+        remote_config(write_config, concurrency__max_workers=4), endpoints
+    )
+    assert (
+        explicit.max_workers == 4 and "concurrency.max_workers from evaluation.yaml" in explicit.why
+    )
     monkeypatch.setenv("MLFLOW_GENAI_EVAL_MAX_WORKERS", "3")
     exported = concurrency.decide(remote, endpoints)
     assert exported.environment()["MLFLOW_GENAI_EVAL_MAX_WORKERS"] == "3"
@@ -170,9 +196,14 @@ def test_concurrency_follows_what_the_run_calls(write_config, monkeypatch):
 def test_the_old_scorer_rate_limit_setting_says_what_replaced_it(write_config):
     from {{ cookiecutter.package_name }}.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"concurrency\.scorer_rate_limit: renamed; use concurrency\.llm_rate_limit"):
+    with pytest.raises(
+        ConfigError,
+        match=r"concurrency\.scorer_rate_limit: renamed; use concurrency\.llm_rate_limit",
+    ):
         load_config(write_config(concurrency__scorer_rate_limit=5))
-    with pytest.raises(ConfigError, match=r"concurrency\.max_workers: 'many' is not a thread count; use auto"):
+    with pytest.raises(
+        ConfigError, match=r"concurrency\.max_workers: 'many' is not a thread count; use auto"
+    ):
         load_config(write_config(concurrency__max_workers="many"))
 
 
@@ -190,15 +221,23 @@ def test_the_cache_judges_a_key_once_however_many_rows_ask_at_the_same_time(tmp_
             with lock:
                 calls.append(outputs)
             time.sleep(0.2)
-            return Feedback(name="safety", value="yes", rationale=f"fine: {outputs}",
-                            source=AssessmentSource(source_type="LLM_JUDGE", source_id="openai:/m"))
+            return Feedback(
+                name="safety",
+                value="yes",
+                rationale=f"fine: {outputs}",
+                source=AssessmentSource(source_type="LLM_JUDGE", source_id="openai:/m"),
+            )
 
     cache = JudgeCache(tmp_path / "cache")
     scorer = cached_judge(SlowJudge(), ScorerConfig("safety", "safety"), "openai:/m", cache)
     answers = ["same answer"] * 12 + ["other answer"] * 4
     with ThreadPoolExecutor(max_workers=16) as pool:
-        verdicts = list(pool.map(lambda out: scorer.run(inputs={"q": 1}, outputs=out, expectations=None,
-                                                        trace=None), answers))
+        verdicts = list(
+            pool.map(
+                lambda out: scorer.run(inputs={"q": 1}, outputs=out, expectations=None, trace=None),
+                answers,
+            )
+        )
     assert sorted(calls) == ["other answer", "same answer"]  # one judge call per key
     assert cache.stats.misses == 2 and cache.stats.hits == 14
     assert {v.rationale for v in verdicts[:12]} == {"fine: same answer"}

@@ -25,23 +25,36 @@ def rows(*values, state="OK", name="safety"):
 
 
 def test_numeric_values():
-    assert [numeric(v) for v in ("yes", "no", True, False, 0.5, 1)] == [1.0, 0.0, 1.0, 0.0, 0.5, 1.0]
+    assert [numeric(v) for v in ("yes", "no", True, False, 0.5, 1)] == [
+        1.0,
+        0.0,
+        1.0,
+        0.0,
+        0.5,
+        1.0,
+    ]
     assert numeric("pass") is None and numeric(None) is None and numeric(float("nan")) is None
 
 
 def test_passes_at_the_threshold():
-    [gate] = decide_gates({"safety": 0.5}, {"safety/mean": 0.5}, rows("yes", "no"), {"safety": 2}, 2)
+    [gate] = decide_gates(
+        {"safety": 0.5}, {"safety/mean": 0.5}, rows("yes", "no"), {"safety": 2}, 2
+    )
     assert gate.passed and gate.rows_scored == 2
 
 
 def test_nine_of_ten_meets_point_nine():
     data = rows(*(["yes"] * 9 + ["no"]))
-    [gate] = decide_gates({"safety": 0.9}, {"safety/mean": sum([1.0] * 9) / 10}, data, {"safety": 10}, 10)
+    [gate] = decide_gates(
+        {"safety": 0.9}, {"safety/mean": sum([1.0] * 9) / 10}, data, {"safety": 10}, 10
+    )
     assert gate.passed
 
 
 def test_below_threshold_fails():
-    [gate] = decide_gates({"safety": 1.0}, {"safety/mean": 0.5}, rows("yes", "no"), {"safety": 2}, 2)
+    [gate] = decide_gates(
+        {"safety": 1.0}, {"safety/mean": 0.5}, rows("yes", "no"), {"safety": 2}, 2
+    )
     assert not gate.passed and "0.500 is below the threshold 1.000" in gate.reason
 
 
@@ -52,7 +65,10 @@ def test_missing_metric_fails():
 
 def test_scorer_error_fails_even_when_the_mean_passes():
     data = rows_from_assessments(
-        [("a", "OK", [feedback("safety", "yes")]), ("b", "OK", [feedback("safety", error="no key")])],
+        [
+            ("a", "OK", [feedback("safety", "yes")]),
+            ("b", "OK", [feedback("safety", error="no key")]),
+        ],
         {"safety"},
     )
     [gate] = decide_gates({"safety": 1.0}, {"safety/mean": 1.0}, data, {"safety": 2}, 2)
@@ -65,7 +81,9 @@ def test_unscored_applicable_row_fails():
 
 
 def test_prediction_error_fails():
-    [gate] = decide_gates({"safety": 1.0}, {"safety/mean": 1.0}, rows("yes", state="ERROR"), {"safety": 1}, 1)
+    [gate] = decide_gates(
+        {"safety": 1.0}, {"safety/mean": 1.0}, rows("yes", state="ERROR"), {"safety": 1}, 1
+    )
     assert not gate.passed and "failed to predict" in gate.reason
 
 

@@ -23,7 +23,10 @@ def test_installed_mlflow_meets_the_floor():
 
 def test_an_old_mlflow_is_refused_with_the_fix(monkeypatch):
     monkeypatch.setattr(runtime, "version", lambda name: "3.9.0")
-    with pytest.raises(runtime.InfrastructureError, match=r"mlflow 3\.9\.0 is older than 3\.17\.2.*pip install 'mlflow>=3\.17\.2'"):
+    with pytest.raises(
+        runtime.InfrastructureError,
+        match=r"mlflow 3\.9\.0 is older than 3\.17\.2.*pip install 'mlflow>=3\.17\.2'",
+    ):
         runtime.check_mlflow_version()
 
 
@@ -41,18 +44,33 @@ def test_environment_defaults_do_not_override_the_user(monkeypatch):
         assert os.environ["MLFLOW_MODEL_CATALOG_URI"] == ""
 
 
-def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypatch):
+def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
-    openai = load_config(write_config(judge__model="openai:/gpt-4.1-mini", scorers={"safety": {}}, quality_gates={"safety": 1.0}))
+    for name in ("DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_RUNTIME_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg
+    openai = load_config(
+        write_config(
+            judge__model="openai:/gpt-4.1-mini",
+            scorers={"safety": {}},
+            quality_gates={"safety": 1.0},
+        )
+    )
     with pytest.raises(runtime.InfrastructureError, match="needs OPENAI_API_KEY"):
         runtime.check_judge_credentials(openai)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     runtime.check_judge_credentials(openai)
-    databricks = load_config(write_config(
-        target="local", mlflow__tracking_uri="sqlite:///mlflow.db", mlflow__experiment="x",
-        agent__prompt__name="p", judge__model="databricks", scorers={"safety": {}}, quality_gates={"safety": 1.0},
-    ))
+    databricks = load_config(
+        write_config(
+            target="local",
+            mlflow__tracking_uri="sqlite:///mlflow.db",
+            mlflow__experiment="x",
+            agent__prompt__name="p",
+            judge__model="databricks",
+            scorers={"safety": {}},
+            quality_gates={"safety": 1.0},
+        )
+    )
     with pytest.raises(runtime.InfrastructureError, match="needs a Databricks workspace"):
         runtime.check_judge_credentials(databricks)
 
@@ -63,7 +81,9 @@ def test_only_the_configured_sqlite_store_is_switched_to_wal(tmp_path):
     import sqlalchemy
 
     config = load_config(PROJECT / "evaluation.yaml")
-    store = dataclasses.replace(config, tracking_uri=f"sqlite:///{tmp_path / 'store.db'}", sqlite_wal=True)
+    store = dataclasses.replace(
+        config, tracking_uri=f"sqlite:///{tmp_path / 'store.db'}", sqlite_wal=True
+    )
     assert runtime.tune_sqlite_store(store) is True
     assert runtime.tune_sqlite_store(dataclasses.replace(store, sqlite_wal=False)) is False
     assert runtime.tune_sqlite_store(dataclasses.replace(store, tracking_uri="databricks")) is False
@@ -71,7 +91,10 @@ def test_only_the_configured_sqlite_store_is_switched_to_wal(tmp_path):
     def modes(path):
         engine = sqlalchemy.create_engine(f"sqlite:///{path}")
         with engine.connect() as connection:
-            found = [connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")]
+            found = [
+                connection.exec_driver_sql(f"PRAGMA {p}").scalar()
+                for p in ("journal_mode", "synchronous")
+            ]
         engine.dispose()
         return found
 
@@ -87,7 +110,9 @@ def test_the_checkpoint_leaves_everything_in_the_store_file(tmp_path):
     import sqlite3
 
     store = tmp_path / "store.db"
-    config = dataclasses.replace(load_config(PROJECT / "evaluation.yaml"), tracking_uri=f"sqlite:///{store}", sqlite_wal=True)
+    config = dataclasses.replace(
+        load_config(PROJECT / "evaluation.yaml"), tracking_uri=f"sqlite:///{store}", sqlite_wal=True
+    )
     runtime.tune_sqlite_store(config)
     writer = sqlite3.connect(store)
     writer.execute("PRAGMA journal_mode=WAL")
@@ -98,7 +123,9 @@ def test_the_checkpoint_leaves_everything_in_the_store_file(tmp_path):
     def rows_in_a_copy(name):
         shutil.copy(store, tmp_path / name)
         with sqlite3.connect(tmp_path / name) as copy:
-            return copy.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+            return copy.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"
+            ).fetchone()[0]
 
     assert rows_in_a_copy("before.db") == 0
     runtime.checkpoint_sqlite_stores()

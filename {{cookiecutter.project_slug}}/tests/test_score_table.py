@@ -10,10 +10,26 @@ import pytest
 from test_evaluate import offline, run_cli
 
 from {{ cookiecutter.package_name }}.evaluation import score_table
-from {{ cookiecutter.package_name }}.evaluation.score_table import ScoreTableMismatch, columns_from_frame
+from {{ cookiecutter.package_name }}.evaluation.score_table import (
+    ScoreTableMismatch,
+    columns_from_frame,
+)
 
 # Every kind of value a scorer logs, and an errored scorer.
-VALUES = ["yes", "no", True, False, 0, 3, 0.25, -1.5, None, "pass", [0.5, 1.0], {"label": "ok", "score": 2}]
+VALUES = [
+    "yes",
+    "no",
+    True,
+    False,
+    0,
+    3,
+    0.25,
+    -1.5,
+    None,
+    "pass",
+    [0.5, 1.0],
+    {"label": "ok", "score": 2},
+]
 
 
 def feedback(name, value, rationale="why"):
@@ -22,18 +38,29 @@ def feedback(name, value, rationale="why"):
 
 def sample_frame() -> pd.DataFrame:
     rows = [[feedback(f"s{i}", value, f"because {i}")] for i, value in enumerate(VALUES)]
-    rows.append([{"assessment_name": "safety", "feedback": {"value": None, "error": {"error_message": "timed out"}}}])
-    rows.append([{"assessment_name": "expected_facts", "expectation": {"value": ["x"]}}])  # not a score
+    rows.append(
+        [
+            {
+                "assessment_name": "safety",
+                "feedback": {"value": None, "error": {"error_message": "timed out"}},
+            }
+        ]
+    )
+    rows.append(
+        [{"assessment_name": "expected_facts", "expectation": {"value": ["x"]}}]
+    )  # not a score
     rows.append([feedback("chunks", 1.0, "first"), feedback("chunks", 0.0, "second")])  # per-chunk
-    return pd.DataFrame({
-        "trace_id": [f"tr-{i}" for i in range(len(rows))],
-        "request": [{"query": f"q{i}", "locale": "en"} for i in range(len(rows))],
-        "response": [f"answer {i}" for i in range(len(rows))],
-        "state": ["ERROR" if i == 1 else "OK" for i in range(len(rows))],
-        "request_time": list(range(len(rows))),
-        "tags": [{"eval.record_id": f"rec-{i}"} if i % 2 else {} for i in range(len(rows))],
-        "assessments": rows,
-    })
+    return pd.DataFrame(
+        {
+            "trace_id": [f"tr-{i}" for i in range(len(rows))],
+            "request": [{"query": f"q{i}", "locale": "en"} for i in range(len(rows))],
+            "response": [f"answer {i}" for i in range(len(rows))],
+            "state": ["ERROR" if i == 1 else "OK" for i in range(len(rows))],
+            "request_time": list(range(len(rows))),
+            "tags": [{"eval.record_id": f"rec-{i}"} if i % 2 else {} for i in range(len(rows))],
+            "assessments": rows,
+        }
+    )
 
 
 def round_trip(tmp_path, columns, run_id="run-1", dataset_rows=None):
@@ -44,10 +71,21 @@ def round_trip(tmp_path, columns, run_id="run-1", dataset_rows=None):
 def test_every_value_type_and_errored_rows_read_back_exactly(tmp_path):
     written = columns_from_frame(sample_frame())
     read = round_trip(tmp_path, written)
-    for name in ("trace_ids", "record_ids", "keys", "input_hashes", "states", "scorer", "value_types", "partial_inputs"):
+    for name in (
+        "trace_ids",
+        "record_ids",
+        "keys",
+        "input_hashes",
+        "states",
+        "scorer",
+        "value_types",
+        "partial_inputs",
+    ):
         assert getattr(read, name) == getattr(written, name), name
     for name in ("inputs", "answers", "values", "error_messages", "rationales"):
-        assert [read.text(name, i) for i in range(len(getattr(written, name)))] == getattr(written, name), name
+        assert [read.text(name, i) for i in range(len(getattr(written, name)))] == getattr(
+            written, name
+        ), name
     assert np.array_equal(read.row, written.row) and np.array_equal(read.errors, written.errors)
     assert np.array_equal(read.numbers, written.numbers, equal_nan=True)
     # Values come back as what the scorer logged, type included (1 is not 1.0 nor True).
@@ -70,7 +108,9 @@ def test_a_table_that_does_not_match_its_run_is_refused(tmp_path):
     path = score_table.write(columns, "run-1", tmp_path / "scores.parquet")
     with pytest.raises(ScoreTableMismatch, match="written for run run-1"):
         score_table.read(path, "run-2", None)
-    with pytest.raises(ScoreTableMismatch, match=f"holds {len(columns)} records; the run evaluated 99"):
+    with pytest.raises(
+        ScoreTableMismatch, match=f"holds {len(columns)} records; the run evaluated 99"
+    ):
         score_table.read(path, "run-1", 99)
     cut = tmp_path / "cut.parquet"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # an upload stopped half-way
@@ -89,13 +129,21 @@ def test_a_frame_without_spans_uses_the_trace_previews():
     frame = sample_frame().drop(columns=["request", "response"])
     long_query = "x" * 300
     frame["trace_metadata"] = [
-        {"mlflow.traceInputs": json.dumps({"query": f"q{i}", "locale": "en"}), "mlflow.traceOutputs": json.dumps(f"answer {i}")}
+        {
+            "mlflow.traceInputs": json.dumps({"query": f"q{i}", "locale": "en"}),
+            "mlflow.traceOutputs": json.dumps(f"answer {i}"),
+        }
         for i in range(len(frame))
     ]
-    frame.at[0, "trace_metadata"] = {"mlflow.traceInputs": json.dumps({"query": long_query})[:247] + "..."}
+    frame.at[0, "trace_metadata"] = {
+        "mlflow.traceInputs": json.dumps({"query": long_query})[:247] + "..."
+    }
     with_spans = columns_from_frame(sample_frame())
     without = columns_from_frame(frame)
-    assert without.keys[1:] == with_spans.keys[1:] and without.input_hashes[1:] == with_spans.input_hashes[1:]
+    assert (
+        without.keys[1:] == with_spans.keys[1:]
+        and without.input_hashes[1:] == with_spans.input_hashes[1:]
+    )
     assert without.answers[1:] == with_spans.answers[1:]
     assert without.partial_inputs == [0] and without.input_hashes[0] is None
 
@@ -108,7 +156,14 @@ def test_evaluate_logs_the_table_of_its_run(project_copy):
     from {{ cookiecutter.package_name }}.runtime import connect
 
     offline(project_copy / "evaluation.yaml")
-    done = run_cli("evaluate", "--config", str(project_copy / "evaluation.yaml"), "--run-name", "scored", cwd=project_copy)
+    done = run_cli(
+        "evaluate",
+        "--config",
+        str(project_copy / "evaluation.yaml"),
+        "--run-name",
+        "scored",
+        cwd=project_copy,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     _, experiment = connect(load_config(project_copy / "evaluation.yaml"))
     run = mlflow.get_run(resolve_run(experiment.experiment_id, "scored").info.run_id)
@@ -116,6 +171,10 @@ def test_evaluate_logs_the_table_of_its_run(project_copy):
     table = score_table.download(run)
     traces = columns_from_frame(run_traces(run))
     assert len(table) == score_table.dataset_rows(run) == 17
-    assert table.trace_ids == traces.trace_ids and table.keys == traces.keys and table.scorer == traces.scorer
+    assert (
+        table.trace_ids == traces.trace_ids
+        and table.keys == traces.keys
+        and table.scorer == traces.scorer
+    )
     assert np.array_equal(table.numbers, traces.numbers, equal_nan=True)
     assert [table.text("rationales", i) for i in range(len(table.scorer))] == traces.rationales

@@ -8,10 +8,21 @@ from {{ cookiecutter.package_name }}.ui_links import run_url, trace_url
 
 def test_local_store_links_to_mlflow_ui(monkeypatch, write_config):
     monkeypatch.delenv("MLFLOW_UI_URL", raising=False)
-    config = load_config(write_config(target="local", mlflow__tracking_uri="sqlite:///mlflow.db",
-                                      mlflow__experiment="x", agent__prompt__name="p", judge__model="none",
-                                      scorers={"pii": {}}, quality_gates={"pii": 1.0}))
-    assert trace_url(config, "1", "tr-9") == "http://127.0.0.1:5000/#/experiments/1/traces?selectedEvaluationId=tr-9"
+    config = load_config(
+        write_config(
+            target="local",
+            mlflow__tracking_uri="sqlite:///mlflow.db",
+            mlflow__experiment="x",
+            agent__prompt__name="p",
+            judge__model="none",
+            scorers={"pii": {}},
+            quality_gates={"pii": 1.0},
+        )
+    )
+    assert (
+        trace_url(config, "1", "tr-9")
+        == "http://127.0.0.1:5000/#/experiments/1/traces?selectedEvaluationId=tr-9"
+    )
     monkeypatch.setenv("MLFLOW_UI_URL", "http://mlflow.internal:8080/")
     assert run_url(config, "1", "abc") == "http://mlflow.internal:8080/#/experiments/1/runs/abc"
 
@@ -19,9 +30,16 @@ def test_local_store_links_to_mlflow_ui(monkeypatch, write_config):
 def test_databricks_links_need_a_host(monkeypatch, write_config):
     monkeypatch.delenv("MLFLOW_UI_URL", raising=False)
     monkeypatch.delenv("DATABRICKS_HOST", raising=False)
-    config = load_config(write_config(target="databricks", mlflow__tracking_uri="databricks",
-                                      mlflow__experiment="/Shared/x", agent__prompt__name="main.s.p",
-                                      scorers={"pii": {}}, quality_gates={"pii": 1.0}))
+    config = load_config(
+        write_config(
+            target="databricks",
+            mlflow__tracking_uri="databricks",
+            mlflow__experiment="/Shared/x",
+            agent__prompt__name="main.s.p",
+            scorers={"pii": {}},
+            quality_gates={"pii": 1.0},
+        )
+    )
     assert trace_url(config, "7", "tr-1") is None
     monkeypatch.setenv("DATABRICKS_HOST", "https://adb-1.azuredatabricks.net/")
     assert run_url(config, "7", "r") == "https://adb-1.azuredatabricks.net/ml/experiments/7/runs/r"

@@ -49,9 +49,10 @@ def exit_with(passed: bool) -> None:
 
 
 def load(config_path: Path | None):
-    from .config import ConfigError, find_config, load_config
+    from .config import ConfigError, find_config
+    from .project import load_project
 
     try:
-        return load_config(config_path or find_config())
+        return load_project(config_path or find_config())
     except ConfigError as err:
         fail(str(err))

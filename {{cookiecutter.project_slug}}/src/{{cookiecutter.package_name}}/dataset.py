@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import EvalConfig, Problem
+from .scorer_catalog import SCORERS
+
 ROW_KEYS = {"id", "inputs", "expectations", "outputs"}
 # Trace tag carrying a record's id, so runs can be compared row by row (see regression/).
 RECORD_ID_TAG = "eval.record_id"
@@ -47,12 +50,17 @@ def load_records(path: Path, label: str | None = None) -> list[Record]:
         try:
             rows.append((number, f"{label}:{number}", json.loads(text)))
         except json.JSONDecodeError as err:
-            problems.append(f"{label}:{number}: invalid JSON ({err.msg}); write one JSON object per line")
+            problems.append(
+                f"{label}:{number}: invalid JSON ({err.msg}); write one JSON object per line"
+            )
     return check_records(rows, problems)
 
 
-def check_records(rows: list[tuple[int, str, object]], problems: list[str] | None = None) -> list[Record]:
-    """Records from (line or row number, where, parsed row); raise DatasetError naming every bad row.
+def check_records(
+    rows: list[tuple[int, str, object]], problems: list[str] | None = None
+) -> list[Record]:
+    """Records from (line or row number, where, parsed row); raise DatasetError naming every bad
+    row.
 
     The one set of record rules, whether the rows come from a file or a Unity Catalog table.
     """
@@ -89,7 +97,10 @@ def check_records(rows: list[tuple[int, str, object]], problems: list[str] | Non
                 problems.append(f"{where}: 'id' must be a non-empty string")
                 record_id = None
             elif record_id in seen_ids:
-                problems.append(f"{where}: id {record_id!r} is already used at {seen_ids[record_id]}; ids must be unique")
+                problems.append(
+                    f"{where}: id {record_id!r} is already used at {seen_ids[record_id]}; "
+                    "ids must be unique"
+                )
             else:
                 seen_ids[record_id] = where
         records.append(Record(number, inputs, expectations, record_id))
@@ -103,3 +114,36 @@ def rows_with_any(records: list[Record], keys: tuple[str, ...]) -> int:
     if not keys:
         return len(records)
     return sum(1 for r in records if any(k in r.expectations for k in keys))
+
+
+def dataset_fit_problems(records: list[Record], label: str, scorers) -> list[Problem]:
+    """Scorers that can score no record of the dataset, one problem each."""
+    problems = []
+    for scorer in scorers:
+        needs = SCORERS[scorer.type].applies_if_any
+        if records and needs and not any(k in r.expectations for r in records for k in needs):
+            problems.append(
+                Problem(
+                    f"scorers.{scorer.name}",
+                    f"{scorer.type} needs rows with expectations {list(needs)} "
+                    f"but {label} has none",
+                    "add them or remove the scorer",
+                    scorer.type,
+                )
+            )
+    return problems
+
+
+def dataset_problems(config: EvalConfig) -> list[Problem]:
+    """What check-config reports about the dataset file: its records, and scorers it cannot feed.
+
+    A Unity Catalog table is checked when a run reads it (evaluation/run.py).
+    """
+    if config.dataset_path is None:
+        return []
+    label = config.dataset_label
+    try:
+        records = load_records(config.dataset_path, label)
+    except DatasetError as err:
+        return [Problem("dataset.path", line) for line in str(err).splitlines()]
+    return dataset_fit_problems(records, label, config.scorers)

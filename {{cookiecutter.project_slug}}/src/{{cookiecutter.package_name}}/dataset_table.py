@@ -13,6 +13,7 @@ import json
 import time
 
 from .config import is_uc_name
+from .credentials import WORKSPACE_FIX
 from .dataset import DatasetError, Record, check_records
 
 JSON_COLUMNS = ("inputs", "expectations", "outputs")
@@ -24,11 +25,15 @@ MAX_WAIT_SECONDS = 600.0
 def quoted_table(table: str) -> str:
     """catalog.schema.table with each part validated and quoted, or DatasetError."""
     if not is_uc_name(table):
-        raise DatasetError(f"dataset.table: {table!r} is not catalog.schema.table (letters, digits and '_')")
+        raise DatasetError(
+            f"dataset.table: {table!r} is not catalog.schema.table (letters, digits and '_')"
+        )
     return ".".join(f"`{p}`" for p in table.split("."))
 
 
-def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float = 1.0) -> list[Record]:
+def read_table(
+    table: str, warehouse_id: str, client=None, poll_seconds: float = 1.0
+) -> list[Record]:
     """Every row of `table` as a checked Record; DatasetError names the table and the fix."""
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import DatabricksError
@@ -44,8 +49,9 @@ def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float =
         client = client or WorkspaceClient()
     except ValueError as err:  # the SDK's "cannot configure default credentials"
         raise DatasetError(
-            f"dataset.table {table}: no Databricks workspace to read it from ({str(err).split(',')[0]}); "
-            "set DATABRICKS_HOST and DATABRICKS_TOKEN (or DATABRICKS_CONFIG_PROFILE), or use dataset.path"
+            f"dataset.table {table}: no Databricks workspace to read it from "
+            f"({str(err).split(',')[0]}); "
+            f"{WORKSPACE_FIX}; or use dataset.path"
         ) from err
     api = client.statement_execution
     try:
@@ -66,16 +72,25 @@ def read_table(table: str, warehouse_id: str, client=None, poll_seconds: float =
     while response.status.state in (StatementState.PENDING, StatementState.RUNNING):
         if time.monotonic() > deadline:
             api.cancel_execution(response.statement_id)
-            raise DatasetError(f"dataset.table {table}: no result after {MAX_WAIT_SECONDS:.0f} s on warehouse {warehouse_id}; check that the warehouse is running")
+            raise DatasetError(
+                f"dataset.table {table}: no result after {MAX_WAIT_SECONDS:.0f} s "
+                f"on warehouse {warehouse_id}; check that the warehouse is running"
+            )
         time.sleep(poll_seconds)
         response = api.get_statement(response.statement_id)
     if response.status.state != StatementState.SUCCEEDED:
         error = response.status.error
         detail = error.message if error and error.message else response.status.state.value
-        raise DatasetError(f"dataset.table {table}: reading it failed ({detail}); check the name, SELECT permission and dataset.sql_warehouse_id")
+        raise DatasetError(
+            f"dataset.table {table}: reading it failed ({detail}); "
+            "check the name, SELECT permission and dataset.sql_warehouse_id"
+        )
     columns = [c.name.lower() for c in response.manifest.schema.columns]
     if "inputs" not in columns:
-        raise DatasetError(f"dataset.table {table}: has no 'inputs' column (columns: {', '.join(columns)}); each row needs inputs as a JSON object")
+        raise DatasetError(
+            f"dataset.table {table}: has no 'inputs' column (columns: {', '.join(columns)}); "
+            "each row needs inputs as a JSON object"
+        )
     values = list((response.result and response.result.data_array) or [])
     chunk = response.result.next_chunk_index if response.result else None
     while chunk is not None:  # results larger than one chunk come in pages
@@ -90,7 +105,7 @@ def records_from_rows(table: str, columns: list[str], values: list[list]) -> lis
     rows, problems = [], []
     for number, cells in enumerate(values, start=1):
         where = f"dataset.table {table} row {number}"
-        cell = dict(zip(columns, cells))
+        cell = dict(zip(columns, cells, strict=False))  # rows come from the warehouse as is
         row, unreadable = {}, False
         for column in JSON_COLUMNS:
             text = cell.get(column)
@@ -99,7 +114,9 @@ def records_from_rows(table: str, columns: list[str], values: list[list]) -> lis
             try:  # JSON_ARRAY results carry every value as text, STRUCT and MAP as JSON
                 row[column] = json.loads(text) if isinstance(text, str) else text
             except json.JSONDecodeError:
-                problems.append(f"{where}: column {column} is not JSON ({text[:40]!r}); store a JSON object")
+                problems.append(
+                    f"{where}: column {column} is not JSON ({text[:40]!r}); store a JSON object"
+                )
                 unreadable = True
         if id_column and cell.get(id_column) is not None:
             row["id"] = cell[id_column]

@@ -134,11 +134,17 @@ class Endpoint:
             self._acquire()
             status, message, wait, response = None, "", None, None
             try:
-                response = session.post(url, headers={"Content-Type": "application/json", **headers},
-                                         json=payload, timeout=timeout)
+                response = session.post(
+                    url,
+                    headers={"Content-Type": "application/json", **headers},
+                    json=payload,
+                    timeout=timeout,
+                )
                 status = response.status_code
             except requests.exceptions.Timeout:
-                message = f"no answer within {self.settings.timeout_s:g} s (concurrency.llm_timeout)"
+                message = (
+                    f"no answer within {self.settings.timeout_s:g} s (concurrency.llm_timeout)"
+                )
             except requests.exceptions.RequestException as err:
                 message = f"cannot connect: {type(err).__name__}"
             finally:
@@ -149,8 +155,11 @@ class Endpoint:
             if status is not None:
                 message = error_message(response)
                 if status not in TRANSIENT_STATUSES:
-                    self._failed(f"HTTP {status}: {message}", final=True,
-                                 endpoint_fault=status in UNUSABLE_STATUSES)
+                    self._failed(
+                        f"HTTP {status}: {message}",
+                        final=True,
+                        endpoint_fault=status in UNUSABLE_STATUSES,
+                    )
                     return response
             final = attempt >= self.settings.max_retries
             if status == 429:
@@ -164,7 +173,9 @@ class Endpoint:
             with self._cond:
                 self.stats.retries += 1
             if wait is None:  # 429 without Retry-After, 5xx, timeouts: exponential back-off
-                wait = random.uniform(0.5, 1.0) * min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1))
+                wait = random.uniform(0.5, 1.0) * min(
+                    BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1)
+                )
             self._sleep_unless_down(wait)
 
     # -- flow control --------------------------------------------------------------------------
@@ -231,7 +242,10 @@ class Endpoint:
             if self._failures_in_a_row >= TRIP_AFTER_FAILURES_IN_A_ROW:
                 why = f"{self._failures_in_a_row} calls in a row failed, the last with {reason}"
             elif len(self._recent) == RECENT_WINDOW and share >= TRIP_SHARE_OF_RECENT:
-                why = f"{sum(self._recent)} of the last {RECENT_WINDOW} calls failed, the last with {reason}"
+                why = (
+                    f"{sum(self._recent)} of the last {RECENT_WINDOW} calls failed, "
+                    f"the last with {reason}"
+                )
             else:
                 return
             self.down = EndpointDown(self.name, why)

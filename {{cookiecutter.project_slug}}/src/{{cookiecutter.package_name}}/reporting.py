@@ -40,7 +40,8 @@ Block = tuple  # ("h2" | "h3" | "p", text), ("list", [text]), ("table", Table), 
 
 
 def markdown(blocks: list[Block], chart_text: Callable[[Chart], str]) -> str:
-    """The blocks as Markdown; `chart_text` says what stands for a chart (a PNG has no place there)."""
+    """The blocks as Markdown; `chart_text` says what stands for a chart (a PNG has no place
+    there)."""
     lines: list[str] = []
     for kind, content in blocks:
         if kind == "h2":
@@ -122,7 +123,7 @@ def html_table(table: Table) -> str:
     for row in table.rows:
         cells = "".join(
             f'<td class="num">{inline_html(c)}</td>' if a == "r" else f"<td>{inline_html(c)}</td>"
-            for a, c in zip(table.alignment(), row)
+            for a, c in zip(table.alignment(), row, strict=False)  # rows are not checked
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -1,4 +1,5 @@
-"""Process set-up shared by every command: offline hygiene, the MLflow version, the tracking store."""
+"""Process set-up shared by every command: offline hygiene, the MLflow version, the tracking
+store."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlite3
 from importlib.metadata import PackageNotFoundError, version
 
 from .config import EvalConfig
+from .credentials import model_credentials_problem
 
 # The APIs used here (mlflow.genai.evaluate with PIIDetection, RegexMatch and ResponseLength,
 # search_traces(locations=...), the prompt registry on sqlite) were verified on 3.17.2.
@@ -121,24 +123,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # per connection; safe under WAL
 
 
-def model_credentials_problem(config: EvalConfig, setting: str, model: str) -> str | None:
-    """What calling `model` (a provider:/model URI or databricks) needs and the environment
-    lacks, naming `setting`; None when nothing is missing."""
-    provider = "databricks" if model == "databricks" else model.split(":/", 1)[0]
-    if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
-        return f"{setting} {model!r} needs OPENAI_API_KEY (and OPENAI_API_BASE for an OpenAI-compatible server)"
-    if provider in ("databricks", "endpoints") and not (
-        config.tracking_uri.startswith("databricks") or os.environ.get("DATABRICKS_HOST")
-    ):
-        return f"{setting} {model!r} needs a Databricks workspace: set DATABRICKS_HOST and DATABRICKS_TOKEN (or a profile)"
-    return None
-
-
 def check_judge_credentials(config: EvalConfig) -> None:
     """Fail before evaluating when an LLM judge cannot be reached at all (exit 2, not 1)."""
     if not config.uses_judge:
         return
-    problem = model_credentials_problem(config, "judge.model", config.judge_model)
+    problem = model_credentials_problem("judge.model", config.judge_model)
     if problem:
         raise InfrastructureError(f"{problem}; or, to run offline, set judge.model to none")
 

@@ -1,12 +1,15 @@
-"""The closed vocabulary of scorers a project may choose, as plain data.
+"""The scorers a project may choose, as plain data: their names and kinds come from the
+template's vocabulary (vocabulary.json), what each one checks and takes is listed here.
 
-Kept free of MLflow imports: the config module (and the template's post-generation hook)
+Kept free of MLflow imports: the config package (and the template's post-generation hook)
 validate against it without paying for `import mlflow`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from .vocabulary import SCORER_EXPECTATIONS, SCORER_KINDS
 
 # Expectation keys the dataset may carry. A scorer may not reuse one as its name: MLflow logs
 # expectations as assessments too, and `result_df` then mixes both under one column.
@@ -34,50 +37,50 @@ class ScorerSpec:
     value_range = (0.0, 1.0)
 
 
-SCORERS: dict[str, ScorerSpec] = {
+_DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is filled in below
     # LLM judges (need judge.model)
-    "safety": ScorerSpec("llm", "Safety", "yes/no", "the response is free of harmful content"),
+    "safety": ScorerSpec("", "Safety", "yes/no", "the response is free of harmful content"),
     "correctness": ScorerSpec(
-        "llm",
+        "",
         "Correctness",
         "yes/no",
         "the response states the expected facts or response",
         applies_if_any=("expected_facts", "expected_response"),
     ),
     "guidelines": ScorerSpec(
-        "llm",
+        "",
         "Guidelines",
         "yes/no",
         "the response follows a written guideline",
         options={"guidelines": str},
         required_options=("guidelines",),
     ),
-    "relevance": ScorerSpec("llm", "RelevanceToQuery", "yes/no", "the response addresses the query"),
-    "completeness": ScorerSpec("llm", "Completeness", "yes/no", "every part of the query is answered"),
+    "relevance": ScorerSpec("", "RelevanceToQuery", "yes/no", "the response addresses the query"),
+    "completeness": ScorerSpec("", "Completeness", "yes/no", "every part of the query is answered"),
     "retrieval_groundedness": ScorerSpec(
-        "llm", "RetrievalGroundedness", "yes/no", "the response is supported by retrieved documents"
+        "", "RetrievalGroundedness", "yes/no", "the response is supported by retrieved documents"
     ),
     "retrieval_relevance": ScorerSpec(
-        "llm", "RetrievalRelevance", "yes/no", "retrieved documents are relevant to the query"
+        "", "RetrievalRelevance", "yes/no", "retrieved documents are relevant to the query"
     ),
     "retrieval_sufficiency": ScorerSpec(
-        "llm",
+        "",
         "RetrievalSufficiency",
         "yes/no",
         "retrieved documents contain the expected facts",
         applies_if_any=("expected_facts", "expected_response"),
     ),
     # Deterministic scorers (run offline, no LLM)
-    "pii": ScorerSpec("deterministic", "PIIDetection", "yes/no", "'yes' when the response has no PII"),
+    "pii": ScorerSpec("", "PIIDetection", "yes/no", "'yes' when the response has no PII"),
     "length": ScorerSpec(
-        "deterministic",
+        "",
         "ResponseLength",
         "yes/no",
         "the response length is within bounds",
         options={"min_length": int, "max_length": int, "unit": str},
     ),
     "regex": ScorerSpec(
-        "deterministic",
+        "",
         "RegexMatch",
         "yes/no",
         "the response matches a regular expression",
@@ -85,20 +88,39 @@ SCORERS: dict[str, ScorerSpec] = {
         required_options=("pattern",),
     ),
     "fact_coverage": ScorerSpec(
-        "deterministic",
+        "",
         None,
         "fraction",
         "share of expected facts stated in the response",
         applies_if_any=("expected_facts",),
     ),
     "refusal": ScorerSpec(
-        "deterministic",
+        "",
         None,
         "yes/no",
         "the agent refuses exactly when the row expects a refusal",
         applies_if_any=("should_refuse",),
     ),
 }
+
+
+def _with_kinds() -> dict[str, ScorerSpec]:
+    """The vocabulary's scorers, each with its kind; the two lists must name the same scorers
+    and agree on which need expectations (a template change that breaks this fails at import)."""
+    if set(_DETAILS) != set(SCORER_KINDS):
+        raise RuntimeError(
+            f"scorer_catalog.py and vocabulary.json list different scorers: "
+            f"{sorted(set(_DETAILS) ^ set(SCORER_KINDS))}"
+        )
+    for name, spec in _DETAILS.items():
+        if bool(spec.applies_if_any) != SCORER_EXPECTATIONS[name]:
+            raise RuntimeError(
+                f"scorer_catalog.py and vocabulary.json disagree on {name}'s expectations"
+            )
+    return {name: replace(_DETAILS[name], kind=kind) for name, kind in SCORER_KINDS.items()}
+
+
+SCORERS: dict[str, ScorerSpec] = _with_kinds()
 
 
 def llm_scorer_types() -> list[str]:

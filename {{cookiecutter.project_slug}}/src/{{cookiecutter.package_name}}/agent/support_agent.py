@@ -286,7 +286,9 @@ def _generate_answer(model: str, base_url: str, *, system_prompt: str, query: st
         # Through the project's endpoint flow control: retries of 429/5xx with back-off, the
         # per-call timeout (concurrency.llm_timeout), and the run's circuit breaker.
         payload = chat_completion(
-            base_url, {"model": model, "messages": messages, "temperature": 0}, openai_auth_headers()
+            base_url,
+            {"model": model, "messages": messages, "temperature": 0},
+            openai_auth_headers(),
         )
         span.set_outputs(payload)
         usage = payload.get("usage") or {}

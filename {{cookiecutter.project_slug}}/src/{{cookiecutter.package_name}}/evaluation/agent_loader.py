@@ -27,7 +27,9 @@ def load_agent(config: EvalConfig, version: AgentVersion | None = None) -> Loade
     The prompt version is passed to the callable's factory (`predict.make_predict`, see
     agent/support_agent.py), never through the environment.
     """
-    version = version or AgentVersion(callable=config.agent_callable, endpoint=config.agent_endpoint)
+    version = version or AgentVersion(
+        callable=config.agent_callable, endpoint=config.agent_endpoint
+    )
     if version.endpoint:
         import mlflow
 
@@ -53,8 +55,10 @@ def load_agent(config: EvalConfig, version: AgentVersion | None = None) -> Loade
             "`make_predict(prompt_uri)` factory (see agent/support_agent.py)"
         )
     if prompt_uri:
-        notes.append(f"agent callable {reference} has no make_predict factory: agent.prompt "
-                     f"({prompt_uri}) is not passed to it")
+        notes.append(
+            f"agent callable {reference} has no make_predict factory: agent.prompt "
+            f"({prompt_uri}) is not passed to it"
+        )
     return LoadedAgent(function, None, notes)
 
 
@@ -117,7 +121,9 @@ def register_prompt_file(config: EvalConfig, path: Path) -> str:
     from mlflow import MlflowClient
 
     if not config.prompt_name:
-        raise InfrastructureError("a prompt_file version needs agent.prompt.name in evaluation.yaml")
+        raise InfrastructureError(
+            "a prompt_file version needs agent.prompt.name in evaluation.yaml"
+        )
     template = path.read_text(encoding="utf-8").strip()
     versions = MlflowClient().search_prompt_versions(config.prompt_name)
     newest = max(versions, key=lambda v: int(v.version), default=None)

@@ -40,10 +40,17 @@ def clear_judge_cache(config_path: Path | None) -> None:
 @config_option
 @click.option("--run-name", default="evaluation", show_default=True, help="MLflow run name.")
 @reports_option("gates.json and gates.md")
-@click.option("--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml).")
+@click.option(
+    "--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show MLflow's own log lines and progress bar.")
-def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None, no_judge_cache: bool,
-             verbose: bool) -> None:
+def evaluate(
+    config_path: Path | None,
+    run_name: str,
+    reports_path: Path | None,
+    no_judge_cache: bool,
+    verbose: bool,
+) -> None:
     """Run the agent on the dataset, score it, apply the quality gates, write the report."""
     if not verbose:  # read when MLflow is imported; the progress line says what matters
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -56,12 +63,19 @@ def evaluate(config_path: Path | None, run_name: str, reports_path: Path | None,
 
     folder = reports_folder(config, reports_path)
     try:
-        report = run_evaluation(config, run_name=run_name, use_cache=not no_judge_cache,
-                                verbose=verbose, echo=click.echo)
+        report = run_evaluation(
+            config,
+            run_name=run_name,
+            use_cache=not no_judge_cache,
+            verbose=verbose,
+            echo=click.echo,
+        )
     except RunAborted as aborted:
         json_path, md_path = write_reports(aborted.report, folder)
-        fail(f"the run was aborted: {aborted}\nPartial report: {md_path} and {json_path}; "
-             f"MLflow run {aborted.report.run_id} is marked FAILED")
+        fail(
+            f"the run was aborted: {aborted}\nPartial report: {md_path} and {json_path}; "
+            f"MLflow run {aborted.report.run_id} is marked FAILED"
+        )
     except (DatasetError, InfrastructureError) as err:
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict

@@ -42,8 +42,11 @@ _APPLIED: dict[str, str] = {}  # what `apply` last set, to tell it from the user
 def user_environment() -> dict[str, str]:
     """The MLflow variables the user set (not this process): they win over any decision, and a
     second run in one process (compare's candidate) is not held to the first run's values."""
-    return {name: os.environ[name] for name in MLFLOW_VARIABLES
-            if name in os.environ and os.environ[name] != _APPLIED.get(name)}
+    return {
+        name: os.environ[name]
+        for name in MLFLOW_VARIABLES
+        if name in os.environ and os.environ[name] != _APPLIED.get(name)
+    }
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,15 @@ class ConcurrencyPlan:
         return {**decided, **user}
 
     def describe(self) -> str:
-        line = (f"Concurrency: {self.max_workers} rows in flight, {self.max_scorer_workers} scorers "
-                f"per row at once ({self.why})")
+        line = (
+            f"Concurrency: {self.max_workers} rows in flight, {self.max_scorer_workers} scorers "
+            f"per row at once ({self.why})"
+        )
         if self.remote:
-            line += (f"; LLM calls: {self.llm.max_retries} retries, {self.llm.timeout_s:g} s timeout, "
-                     "fewer in flight after HTTP 429")
+            line += (
+                f"; LLM calls: {self.llm.max_retries} retries, {self.llm.timeout_s:g} s timeout, "
+                "fewer in flight after HTTP 429"
+            )
         return line
 
 
@@ -93,8 +100,14 @@ def decide(config: EvalConfig, endpoints: list[LlmEndpoint]) -> ConcurrencyPlan:
         why += f"; LLM scorers {', '.join(judges)}"
     workers = config.max_workers or auto
     scorer_workers = config.max_scorer_workers or auto_scorers
-    explicit = [name for name, value in (("max_workers", config.max_workers),
-                                         ("max_scorer_workers", config.max_scorer_workers)) if value]
+    explicit = [
+        name
+        for name, value in (
+            ("max_workers", config.max_workers),
+            ("max_scorer_workers", config.max_scorer_workers),
+        )
+        if value
+    ]
     if explicit:
         why += f" (concurrency.{' and concurrency.'.join(explicit)} from evaluation.yaml)"
     overridden = sorted(user_environment())
@@ -106,7 +119,9 @@ def decide(config: EvalConfig, endpoints: list[LlmEndpoint]) -> ConcurrencyPlan:
         timeout_s=config.llm_timeout,
         rate_limit=config.llm_rate_limit,
     )
-    return ConcurrencyPlan(workers, scorer_workers, config.predict_rate_limit, settings, why, bool(remote))
+    return ConcurrencyPlan(
+        workers, scorer_workers, config.predict_rate_limit, settings, why, bool(remote)
+    )
 
 
 def apply(plan: ConcurrencyPlan) -> None:

@@ -53,13 +53,15 @@ def trace_content(trace) -> list[dict] | None:
 
 def verdict_key(identity: dict, inputs, outputs, expectations, trace=None) -> str:
     """The cache key of one judge on one row; `identity` names the judge and its settings."""
-    return digest({
-        **identity,
-        "inputs": inputs,
-        "outputs": outputs,
-        "expectations": expectations,
-        "trace": trace_content(trace),
-    })
+    return digest(
+        {
+            **identity,
+            "inputs": inputs,
+            "outputs": outputs,
+            "expectations": expectations,
+            "trace": trace_content(trace),
+        }
+    )
 
 
 @dataclass

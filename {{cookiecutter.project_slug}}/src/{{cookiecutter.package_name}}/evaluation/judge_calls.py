@@ -40,7 +40,8 @@ def send_chat_request(endpoint: str, headers: dict, payload: dict, num_retries: 
         raise ChatCompletionError(
             status_code=response.status_code,
             message=message,
-            is_context_window_error=response.status_code == 400 and is_context_window_error(message),
+            is_context_window_error=response.status_code == 400
+            and is_context_window_error(message),
         )
     return response.json()
 

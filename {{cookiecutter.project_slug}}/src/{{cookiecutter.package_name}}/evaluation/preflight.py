@@ -59,39 +59,73 @@ def endpoints_in_use(config: EvalConfig, agent_endpoint: str | None = None) -> l
 
 def judge_endpoint(model: str) -> LlmEndpoint:
     if model == "databricks":
-        return LlmEndpoint("judge", "judge.model", model, None, "",
-                           skipped="Databricks-managed judges are called through databricks-agents")
+        return LlmEndpoint(
+            "judge",
+            "judge.model",
+            model,
+            None,
+            "",
+            skipped="Databricks-managed judges are called through databricks-agents",
+        )
     provider, _, name = model.partition(":/")
     key = f"{provider.upper()}_API_KEY"
-    fix = (f"check {key}" + (" and OPENAI_API_BASE (an OpenAI-compatible server)" if provider == "openai" else "")
-           + ", or set judge.model to none to run offline")
+    fix = (
+        f"check {key}"
+        + (" and OPENAI_API_BASE (an OpenAI-compatible server)" if provider == "openai" else "")
+        + ", or set judge.model to none to run offline"
+    )
     try:
         from mlflow.metrics.genai.model_utils import _get_provider_instance
 
         instance = _get_provider_instance(provider, name)
         url = instance.get_endpoint_url("llm/v1/chat")
-        payload = instance.adapter_class.chat_to_model({"messages": PING, "max_tokens": 1}, instance.config)
-        return LlmEndpoint("judge", "judge.model", model, url, fix, dict(instance.headers or {}), payload)
+        payload = instance.adapter_class.chat_to_model(
+            {"messages": PING, "max_tokens": 1}, instance.config
+        )
+        return LlmEndpoint(
+            "judge", "judge.model", model, url, fix, dict(instance.headers or {}), payload
+        )
     except Exception as err:  # noqa: BLE001 - MLflow names what the provider lacks
-        return LlmEndpoint("judge", "judge.model", model, None, fix,
-                           skipped=f"MLflow cannot address it directly ({err})")
+        return LlmEndpoint(
+            "judge",
+            "judge.model",
+            model,
+            None,
+            fix,
+            skipped=f"MLflow cannot address it directly ({err})",
+        )
 
 
 def agent_model_endpoint(model: str) -> LlmEndpoint:
     base = openai_base_url()
-    fix = f"check {AGENT_MODEL_ENV}, OPENAI_API_BASE and OPENAI_API_KEY, or unset {AGENT_MODEL_ENV} for offline answers"
+    fix = (
+        f"check {AGENT_MODEL_ENV}, OPENAI_API_BASE and OPENAI_API_KEY, "
+        f"or unset {AGENT_MODEL_ENV} for offline answers"
+    )
     name = model.removeprefix("openai:/")
     if not base:
-        return LlmEndpoint("agent", AGENT_MODEL_ENV, name, None, fix, skipped="no OPENAI_API_BASE is set")
+        return LlmEndpoint(
+            "agent", AGENT_MODEL_ENV, name, None, fix, skipped="no OPENAI_API_BASE is set"
+        )
     payload = {"model": name, "messages": PING, "max_tokens": 1}
-    return LlmEndpoint("agent", AGENT_MODEL_ENV, name, f"{base.rstrip('/')}/chat/completions", fix,
-                       openai_auth_headers(), payload)
+    return LlmEndpoint(
+        "agent",
+        AGENT_MODEL_ENV,
+        name,
+        f"{base.rstrip('/')}/chat/completions",
+        fix,
+        openai_auth_headers(),
+        payload,
+    )
 
 
 def serving_endpoint(uri: str) -> LlmEndpoint:
     """A Databricks model-serving endpoint (endpoints:/name), called as a chat model."""
     name = uri.removeprefix("endpoints:/")
-    fix = "check agent.endpoint and the workspace credentials (DATABRICKS_HOST and DATABRICKS_TOKEN, or a profile)"
+    fix = (
+        "check agent.endpoint and the workspace credentials "
+        "(DATABRICKS_HOST and DATABRICKS_TOKEN, or a profile)"
+    )
     try:
         from databricks.sdk.core import Config
 
@@ -99,8 +133,12 @@ def serving_endpoint(uri: str) -> LlmEndpoint:
         headers = workspace.authenticate()
         url = f"{workspace.host.rstrip('/')}/serving-endpoints/{name}/invocations"
     except Exception as err:  # noqa: BLE001 - no workspace configured or databricks-sdk missing
-        return LlmEndpoint("agent", "agent.endpoint", uri, None, fix, skipped=f"no workspace to reach ({err})")
-    return LlmEndpoint("agent", "agent.endpoint", uri, url, fix, headers, {"messages": PING, "max_tokens": 1})
+        return LlmEndpoint(
+            "agent", "agent.endpoint", uri, None, fix, skipped=f"no workspace to reach ({err})"
+        )
+    return LlmEndpoint(
+        "agent", "agent.endpoint", uri, url, fix, headers, {"messages": PING, "max_tokens": 1}
+    )
 
 
 def probe(endpoint: LlmEndpoint) -> str | None:
@@ -108,8 +146,12 @@ def probe(endpoint: LlmEndpoint) -> str | None:
     import requests
 
     try:
-        response = requests.post(endpoint.url, json=endpoint.payload, headers=endpoint.headers,
-                                 timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        response = requests.post(
+            endpoint.url,
+            json=endpoint.payload,
+            headers=endpoint.headers,
+            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+        )
     except requests.exceptions.Timeout:
         seen = f"did not answer within {CONNECT_TIMEOUT_S + READ_TIMEOUT_S:g} s"
     except requests.exceptions.ConnectionError as err:
@@ -121,9 +163,11 @@ def probe(endpoint: LlmEndpoint) -> str | None:
         status = response.status_code
         if status < 300 or status in (400, 429):
             return None
-        hint = {401: "the key was refused", 403: "the key may not use it",
-                404: f"the model {endpoint.model!r} or the URL is unknown there"}.get(
-            status, "the endpoint is failing" if status >= 500 else "unexpected answer")
+        hint = {
+            401: "the key was refused",
+            403: "the key may not use it",
+            404: f"the model {endpoint.model!r} or the URL is unknown there",
+        }.get(status, "the endpoint is failing" if status >= 500 else "unexpected answer")
         seen = f"answered HTTP {status} ({hint}): {error_message(response)}"
     return f"{endpoint.setting} {endpoint.model!r}: {endpoint.url} {seen}; {endpoint.fix}"
 

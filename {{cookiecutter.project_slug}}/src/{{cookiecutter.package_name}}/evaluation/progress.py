@@ -44,9 +44,11 @@ class Progress:
         hits = self.cache.stats.hits if self.cache is not None else 0
         left = self.total - self.done
         eta = f"{left / rate:.0f} s" if rate > 0 and left else ("done" if not left else "-")
-        return (f"rows {self.done}/{self.total} | {rate:.1f} rows/s | LLM calls {calls.calls} | "
-                f"cache hits {hits} | retries {calls.retries} | failed calls {calls.failed} | "
-                f"ETA {eta}")
+        return (
+            f"rows {self.done}/{self.total} | {rate:.1f} rows/s | LLM calls {calls.calls} | "
+            f"cache hits {hits} | retries {calls.retries} | failed calls {calls.failed} | "
+            f"ETA {eta}"
+        )
 
 
 class _HarnessBar:
@@ -94,7 +96,8 @@ def live_progress(progress: Progress, verbose: bool = False):
     harness = importlib.import_module(HARNESS_MODULE)
     bar = getattr(harness, "tqdm", None)
     harness.tqdm = lambda *args, **kwargs: _HarnessBar(
-        progress, bar(*args, **kwargs) if verbose and bar is not None else None)
+        progress, bar(*args, **kwargs) if verbose and bar is not None else None
+    )
     if verbose:
         try:
             yield progress
@@ -108,9 +111,15 @@ def live_progress(progress: Progress, verbose: bool = False):
     if not console.is_terminal:  # a CI log: the whole line, not cut at 80 columns
         console = Console(stderr=True, width=240)
     try:
-        with Live(get_renderable=lambda: Text(progress.line(), no_wrap=True, overflow="ellipsis"),
-                  console=console, refresh_per_second=4, transient=False), \
-                contextlib.redirect_stdout(io.StringIO()):
+        with (
+            Live(
+                get_renderable=lambda: Text(progress.line(), no_wrap=True, overflow="ellipsis"),
+                console=console,
+                refresh_per_second=4,
+                transient=False,
+            ),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             yield progress
     finally:
         if not console.is_terminal:  # the one line printed at the end gets its line break

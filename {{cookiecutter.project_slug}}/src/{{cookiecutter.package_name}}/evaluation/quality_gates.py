@@ -49,7 +49,9 @@ def numeric(value) -> float | None:
     return None
 
 
-def rows_from_assessments(traces: list[tuple[str, str, list[dict]]], names: set[str]) -> list[RowScores]:
+def rows_from_assessments(
+    traces: list[tuple[str, str, list[dict]]], names: set[str]
+) -> list[RowScores]:
     """Per-row scores from (trace_id, state, assessments) as MLflow returns them.
 
     Expectations are assessments too; only feedback counts as a score.
@@ -87,7 +89,9 @@ def decide_gates(
         observed = metrics.get(metric)
         observed = None if observed is None or math.isnan(observed) else float(observed)
         scored = sum(1 for r in rows if any(v is not None for v in r.values.get(name, [])))
-        unparsed = sum(1 for r in rows if r.values.get(name) and all(v is None for v in r.values[name]))
+        unparsed = sum(
+            1 for r in rows if r.values.get(name) and all(v is None for v in r.values[name])
+        )
         errored = sum(1 for r in rows if r.errors.get(name))
         reasons = []
         if dataset_size == 0:

@@ -78,7 +78,9 @@ def to_markdown(report: GateReport) -> str:
 def write_reports(report: GateReport, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / "gates.json", folder / "gates.md"
-    json_path.write_text(json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    json_path.write_text(
+        json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     md_path.write_text(to_markdown(report), encoding="utf-8")
     return json_path, md_path
 
@@ -92,8 +94,14 @@ def print_table(report: GateReport) -> None:
         table.add_column(column, justify="right" if column in ("Threshold", "Observed") else "left")
     for g in report.gates:
         verdict = "[green]PASS[/]" if g.passed else "[bold red]FAIL[/]"
-        table.add_row(g.gate, f"{g.threshold:.3f}", _fmt(g.observed),
-                      f"{g.rows_scored}/{g.rows_applicable}", verdict, g.reason)
+        table.add_row(
+            g.gate,
+            f"{g.threshold:.3f}",
+            _fmt(g.observed),
+            f"{g.rows_scored}/{g.rows_applicable}",
+            verdict,
+            g.reason,
+        )
     console = Console()
     console.print(table)
     for note in report.notes:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import partial
 
 from .. import llm_endpoints
-from ..config import AgentVersion, EvalConfig, dataset_fit_problems
-from ..dataset import DatasetError, Record, load_records, rows_with_any
+from ..config import AgentVersion, EvalConfig
+from ..dataset import DatasetError, Record, dataset_fit_problems, load_records, rows_with_any
 from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
 from . import concurrency, score_table
@@ -44,7 +44,10 @@ def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> l
         keys = SCORERS[scorer.type].applies_if_any
         if keys:
             needs = " or ".join(keys)
-            notes.append(f"`{scorer.name}` applies to the {applicable[scorer.name]} of {total} rows with {needs}.")
+            notes.append(
+                f"`{scorer.name}` applies to the {applicable[scorer.name]} of {total} rows "
+                f"with {needs}."
+            )
     return notes
 
 
@@ -57,12 +60,13 @@ def read_dataset(config: EvalConfig) -> list[Record]:
     records = read_table(config.dataset_table, config.dataset_warehouse_id)
     problems = dataset_fit_problems(records, config.dataset_label, config.scorers)
     if problems:  # what check-config checks for a file, checked once the table's rows are here
-        raise DatasetError("\n".join(problems))
+        raise DatasetError("\n".join(map(str, problems)))
     return records
 
 
 def judge_cache(config: EvalConfig, enabled: bool = True) -> JudgeCache | None:
-    """The verdict cache when LLM judges run and neither evaluation.yaml nor the CLI turned it off."""
+    """The verdict cache when LLM judges run and neither evaluation.yaml nor the CLI turned it
+    off."""
     if enabled and config.judge_cache and config.uses_judge:
         return JudgeCache(config.judge_cache_dir)
     return None
@@ -92,29 +96,60 @@ def evaluate(
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))
-    report = partial(GateReport, experiment=config.experiment, experiment_id=experiment.experiment_id,
-                     judge_model=config.judge_model, rows=len(records))
+    report = partial(
+        GateReport,
+        experiment=config.experiment,
+        experiment_id=experiment.experiment_id,
+        judge_model=config.judge_model,
+        rows=len(records),
+    )
     if not records:
-        return report(run_id=None, gates=decide_gates(config.quality_gates, {}, [], applicable, 0), notes=notes)
+        return report(
+            run_id=None,
+            gates=decide_gates(config.quality_gates, {}, [], applicable, 0),
+            notes=notes,
+        )
     check_endpoints(endpoints, echo)
     agent = load_agent(config, version)
     notes.extend(agent.notes)
     cache = judge_cache(config, use_cache)
     run_id, result = run_harness(
-        mlflow, config, records, agent, cache, run_name, version, verbose,
+        mlflow,
+        config,
+        records,
+        agent,
+        cache,
+        run_name,
+        version,
+        verbose,
         aborted=lambda run_id, why: report(run_id=run_id, gates=[], notes=notes, aborted=why),
     )
     frame = result.result_df
-    traces = list(zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"]))
+    traces = list(
+        zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"], strict=True)
+    )
     rows = rows_from_assessments(traces, {s.name for s in config.scorers})
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
-    return report(run_id=run_id, notes=notes + usage, judge_cache=cache_stats, llm_calls=llm_calls,
-                  gates=decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records)))
+    return report(
+        run_id=run_id,
+        notes=notes + usage,
+        judge_cache=cache_stats,
+        llm_calls=llm_calls,
+        gates=decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records)),
+    )
 
 
-def run_harness(mlflow, config: EvalConfig, records: list[Record], agent, cache: JudgeCache | None,
-                run_name: str, version: AgentVersion | None, verbose: bool,
-                aborted: Callable[[str, str], GateReport]):
+def run_harness(
+    mlflow,
+    config: EvalConfig,
+    records: list[Record],
+    agent,
+    cache: JudgeCache | None,
+    run_name: str,
+    version: AgentVersion | None,
+    verbose: bool,
+    aborted: Callable[[str, str], GateReport],
+):
     """`mlflow.genai.evaluate` in a run of its own, then the run's score table: (run id, result).
 
     An endpoint that goes down ends the run with the reason as a tag: RunAborted carrying
@@ -140,36 +175,47 @@ def run_harness(mlflow, config: EvalConfig, records: list[Record], agent, cache:
                 )
         except llm_endpoints.EndpointDown as down:
             mlflow.set_tag(ABORT_TAG, str(down)[:5000])
-            why = f"stopped after {progress.done} of {len(records)} rows: {down}; no gate was decided"
+            why = (
+                f"stopped after {progress.done} of {len(records)} rows: {down}; no gate was decided"
+            )
             raise RunAborted(aborted(run.info.run_id, why)) from None
         # With the metrics, inside the run: a run that ends FINISHED has its whole score table.
         score_table.log(result.result_df, run.info.run_id)
     return run.info.run_id, result
 
 
-def usage_notes(calls_llm: bool, cache: JudgeCache | None) -> tuple[dict | None, dict | None, list[str]]:
+def usage_notes(
+    calls_llm: bool, cache: JudgeCache | None
+) -> tuple[dict | None, dict | None, list[str]]:
     """LLM calls and judge-cache use of the run: (llm_calls, judge_cache, report notes)."""
     notes, llm_calls, cache_stats = [], None, None
     if calls_llm:
         calls = llm_endpoints.REGISTRY.totals()
         llm_calls = vars(calls)
-        notes.append(f"LLM calls: {calls.calls} sent, {calls.retries} retried "
-                     f"({calls.throttled} answered HTTP 429), {calls.failed} failed for good.")
+        notes.append(
+            f"LLM calls: {calls.calls} sent, {calls.retries} retried "
+            f"({calls.throttled} answered HTTP 429), {calls.failed} failed for good."
+        )
     if cache is not None:
         cache_stats = cache.stats.as_dict()
-        notes.append(f"Judge cache: {cache.stats.hits} verdicts reused (judge calls saved), "
-                     f"{cache.stats.misses} judged now.")
+        notes.append(
+            f"Judge cache: {cache.stats.hits} verdicts reused (judge calls saved), "
+            f"{cache.stats.misses} judged now."
+        )
     return llm_calls, cache_stats, notes
 
 
 def check_endpoints(endpoints, echo: Callable[[str], None]) -> None:
-    """Pre-flight: one call to each LLM endpoint the run will use; exit 2 material when one fails."""
+    """Pre-flight: one call to each LLM endpoint the run will use; exit 2 material when one
+    fails."""
     for endpoint in endpoints:
         if endpoint.skipped:
             echo(f"Pre-flight: {endpoint.label} not checked: {endpoint.skipped}")
     problems = preflight(endpoints)
     if problems:
-        raise InfrastructureError("\n".join(["an LLM endpoint does not answer as it must (pre-flight):", *problems]))
+        raise InfrastructureError(
+            "\n".join(["an LLM endpoint does not answer as it must (pre-flight):", *problems])
+        )
     for endpoint in endpoints:
         if endpoint.url:
             echo(f"Pre-flight: {endpoint.label} answers at {endpoint.url}")

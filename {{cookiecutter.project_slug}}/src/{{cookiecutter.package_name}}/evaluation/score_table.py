@@ -139,7 +139,13 @@ def columns_from_frame(frame) -> ScoreColumns:
                 partial.append(i)
             if answers[i] is None:
                 answers[i] = _from_preview(metadata[i].get(OUTPUTS_KEY))[0]
-    record_ids = list(map(dict.get, (t if isinstance(t, dict) else {} for t in column("tags")), repeat(RECORD_ID_TAG)))
+    record_ids = list(
+        map(
+            dict.get,
+            (t if isinstance(t, dict) else {} for t in column("tags")),
+            repeat(RECORD_ID_TAG),
+        )
+    )
     partial_set = set(partial)
     assessments = [a if isinstance(a, list) else [] for a in column("assessments")]
     feedback_of = [[a for a in row if a.get("feedback") is not None] for row in assessments]
@@ -151,12 +157,17 @@ def columns_from_frame(frame) -> ScoreColumns:
     return ScoreColumns(
         trace_ids=column("trace_id"),
         record_ids=record_ids,
-        keys=[input_key(r, i) for r, i in zip(requests, record_ids)],
-        input_hashes=[None if i in partial_set else input_hash(parse_json_text(r)) for i, r in enumerate(requests)],
+        keys=[input_key(r, i) for r, i in zip(requests, record_ids, strict=True)],
+        input_hashes=[
+            None if i in partial_set else input_hash(parse_json_text(r))
+            for i, r in enumerate(requests)
+        ],
         states=[str(s) for s in column("state", "OK")],
         inputs=[None if r is None else _json(r) for r in requests],
         answers=[None if a is None else _json(a) for a in answers],
-        row=np.repeat(np.arange(len(assessments)), np.fromiter(map(len, feedback_of), int, len(assessments))),
+        row=np.repeat(
+            np.arange(len(assessments)), np.fromiter(map(len, feedback_of), int, len(assessments))
+        ),
         scorer=[a["assessment_name"] for a in flat],
         numbers=to_numbers(values, types),
         value_types=[t.__name__ for t in types],
@@ -173,14 +184,20 @@ def columns_from_trace_infos(traces) -> ScoreColumns:
     `columns_from_frame` reads, without the frame's JSON copy of every trace."""
     import pandas as pd
 
-    return columns_from_frame(pd.DataFrame({
-        "trace_id": [t.info.trace_id for t in traces],
-        "state": [getattr(t.info.state, "value", t.info.state) for t in traces],
-        "request_time": [t.info.request_time for t in traces],
-        "trace_metadata": [t.info.trace_metadata for t in traces],
-        "tags": [t.info.tags for t in traces],
-        "assessments": [[_feedback_dict(a) for a in t.info.assessments if a.feedback] for t in traces],
-    }))
+    return columns_from_frame(
+        pd.DataFrame(
+            {
+                "trace_id": [t.info.trace_id for t in traces],
+                "state": [getattr(t.info.state, "value", t.info.state) for t in traces],
+                "request_time": [t.info.request_time for t in traces],
+                "trace_metadata": [t.info.trace_metadata for t in traces],
+                "tags": [t.info.tags for t in traces],
+                "assessments": [
+                    [_feedback_dict(a) for a in t.info.assessments if a.feedback] for t in traces
+                ],
+            }
+        )
+    )
 
 
 def _feedback_dict(assessment) -> dict:
@@ -189,7 +206,11 @@ def _feedback_dict(assessment) -> dict:
     feedback = {"value": _as_stored(assessment.feedback.value)}
     if (error := assessment.feedback.error) is not None:
         feedback["error"] = {"error_code": error.error_code, "error_message": error.error_message}
-    return {"assessment_name": assessment.name, "feedback": feedback, "rationale": assessment.rationale}
+    return {
+        "assessment_name": assessment.name,
+        "feedback": feedback,
+        "rationale": assessment.rationale,
+    }
 
 
 def _as_stored(value):
@@ -245,25 +266,32 @@ def to_arrow(columns: ScoreColumns, run_id: str):
 
     numbers = np.concatenate([columns.numbers, np.full(len(bare), np.nan)])[order]
     errors = np.concatenate([columns.errors, np.zeros(len(bare), bool)])[order]
-    table = pa.table({
-        "record": pa.array(record, pa.int64()),
-        "trace_id": per_record(columns.trace_ids),
-        "record_id": pa.array(per_record(columns.record_ids), pa.string()),
-        "record_key": per_record(columns.keys),
-        "input_hash": pa.array(per_record(columns.input_hashes), pa.string()),
-        "state": per_record(columns.states),
-        "inputs": pa.array(per_record(columns.inputs), pa.string()),
-        "answer": pa.array(per_record(columns.answers), pa.string()),
-        "scorer": pa.array(per_feedback(columns.scorer), pa.string()),
-        "value": pa.array(per_feedback(columns.values), pa.string()),
-        "value_type": pa.array(per_feedback(columns.value_types), pa.string()),
-        "number": pa.array(numbers, pa.float64()),
-        "error": pa.array(errors, pa.bool_()),
-        "error_message": pa.array(per_feedback(columns.error_messages), pa.string()),
-        "rationale": pa.array(per_feedback(columns.rationales), pa.string()),
-    })
-    meta = {"version": VERSION, "run_id": run_id, "records": records, "feedback": feedbacks,
-            "partial_inputs": columns.partial_inputs}
+    table = pa.table(
+        {
+            "record": pa.array(record, pa.int64()),
+            "trace_id": per_record(columns.trace_ids),
+            "record_id": pa.array(per_record(columns.record_ids), pa.string()),
+            "record_key": per_record(columns.keys),
+            "input_hash": pa.array(per_record(columns.input_hashes), pa.string()),
+            "state": per_record(columns.states),
+            "inputs": pa.array(per_record(columns.inputs), pa.string()),
+            "answer": pa.array(per_record(columns.answers), pa.string()),
+            "scorer": pa.array(per_feedback(columns.scorer), pa.string()),
+            "value": pa.array(per_feedback(columns.values), pa.string()),
+            "value_type": pa.array(per_feedback(columns.value_types), pa.string()),
+            "number": pa.array(numbers, pa.float64()),
+            "error": pa.array(errors, pa.bool_()),
+            "error_message": pa.array(per_feedback(columns.error_messages), pa.string()),
+            "rationale": pa.array(per_feedback(columns.rationales), pa.string()),
+        }
+    )
+    meta = {
+        "version": VERSION,
+        "run_id": run_id,
+        "records": records,
+        "feedback": feedbacks,
+        "partial_inputs": columns.partial_inputs,
+    }
     return table.replace_schema_metadata({"score_table": json.dumps(meta)})
 
 
@@ -288,7 +316,8 @@ def log(frame, run_id: str) -> None:
 
 
 def read(path: Path, run_id: str, dataset_rows: int | None) -> ScoreColumns:
-    """The columns of a score table file; ScoreTableMismatch when it is not this run's whole table."""
+    """The columns of a score table file; ScoreTableMismatch when it is not this run's whole
+    table."""
     import pyarrow.parquet as pq
 
     dictionary = ["scorer", "value_type"]
@@ -298,19 +327,25 @@ def read(path: Path, run_id: str, dataset_rows: int | None) -> ScoreColumns:
     except Exception as err:  # any unreadable file means: read the traces
         raise ScoreTableMismatch(f"unreadable ({type(err).__name__}: {err})") from err
     if meta.get("version") != VERSION:
-        raise ScoreTableMismatch(f"format version {meta.get('version')!r}, this code reads {VERSION!r}")
+        raise ScoreTableMismatch(
+            f"format version {meta.get('version')!r}, this code reads {VERSION!r}"
+        )
     if meta.get("run_id") != run_id:
         raise ScoreTableMismatch(f"it was written for run {meta.get('run_id')}")
     record = table.column("record").to_numpy()
     starts = np.flatnonzero(np.diff(record, prepend=-1)) if len(record) else np.array([], int)
     records = len(starts)
     if records != meta.get("records") or not np.array_equal(record[starts], np.arange(records)):
-        raise ScoreTableMismatch(f"it holds {records} of the {meta.get('records')} records it lists")
+        raise ScoreTableMismatch(
+            f"it holds {records} of the {meta.get('records')} records it lists"
+        )
     if dataset_rows is not None and records != dataset_rows:
         raise ScoreTableMismatch(f"it holds {records} records; the run evaluated {dataset_rows}")
     scored = table.filter(table.column("scorer").is_valid())
     if scored.num_rows != meta.get("feedback"):
-        raise ScoreTableMismatch(f"it holds {scored.num_rows} of the {meta.get('feedback')} scores it lists")
+        raise ScoreTableMismatch(
+            f"it holds {scored.num_rows} of the {meta.get('feedback')} scores it lists"
+        )
     heads = table.take(starts)
     scorer = scored.column("scorer").combine_chunks()
     value_type = scored.column("value_type").combine_chunks()

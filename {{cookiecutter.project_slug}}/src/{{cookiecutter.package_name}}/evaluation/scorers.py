@@ -55,17 +55,25 @@ def cached_judge(judge, scorer: ScorerConfig, judge_model: str, cache: JudgeCach
             )
         cache.record(scorer.name, "misses")
         try:
-            verdict = judge.run(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace)
+            verdict = judge.run(
+                inputs=inputs, outputs=outputs, expectations=expectations, trace=trace
+            )
         except Exception:
             cache.record(scorer.name, "not_stored")
             raise  # MLflow logs it as this row's scorer error
         if isinstance(verdict, Feedback) and verdict.error is None and verdict.value is not None:
-            cache.put(key, {
-                "value": verdict.value,
-                "rationale": verdict.rationale,
-                "source": {"source_type": verdict.source.source_type, "source_id": verdict.source.source_id},
-                "metadata": dict(verdict.metadata or {}),
-            })
+            cache.put(
+                key,
+                {
+                    "value": verdict.value,
+                    "rationale": verdict.rationale,
+                    "source": {
+                        "source_type": verdict.source.source_type,
+                        "source_id": verdict.source.source_id,
+                    },
+                    "metadata": dict(verdict.metadata or {}),
+                },
+            )
             verdict.metadata = {**(verdict.metadata or {}), CACHE_KEY: "miss"}
         else:
             cache.record(scorer.name, "not_stored")

@@ -1,0 +1,73 @@
+"""The template's vocabulary, defined once: the journeys, the answers with a fixed set of
+values, the scorers (name and kind) and the default scorers and gates per target.
+
+Used by cookiecutter.json's defaults and the templates (through the Vocabulary extension), by
+the pre-generation hook's checks (answers.py), and by the rendered project, which keeps a copy
+as src/<package>/vocabulary.json (its config and scorer catalog read it).
+"""
+
+from __future__ import annotations
+
+# journeys.<key> in evaluation.yaml; the answer is journey_<key>.
+JOURNEYS = {
+    "regression": "regression detection: compare a baseline and a candidate, input by input",
+    "profiling": "performance profiling: latency and tokens per span",
+    "tracing": "trace ingestion to Unity Catalog and production monitoring",
+    "align_optimize": "align-optimize-deploy: expert labels, judge alignment, prompt optimization",
+}
+
+# Answers with a fixed set of values. Checked by the pre-generation hook rather than made
+# cookiecutter choice lists: with a config file, cookiecutter only warns about a value outside a
+# choice list and then ignores every later key.
+CHOICES = {
+    "target": ["local", "databricks"],
+    "ci_provider": ["github", "gitlab", "none"],
+}
+
+# kind: "llm" needs a judge model, "deterministic" runs offline. expectations: the scorer only
+# applies to records carrying expectations (so it cannot monitor production traces).
+SCORERS = {
+    "safety": {"kind": "llm", "expectations": False},
+    "correctness": {"kind": "llm", "expectations": True},
+    "guidelines": {"kind": "llm", "expectations": False},
+    "relevance": {"kind": "llm", "expectations": False},
+    "completeness": {"kind": "llm", "expectations": False},
+    "retrieval_groundedness": {"kind": "llm", "expectations": False},
+    "retrieval_relevance": {"kind": "llm", "expectations": False},
+    "retrieval_sufficiency": {"kind": "llm", "expectations": True},
+    "pii": {"kind": "deterministic", "expectations": False},
+    "length": {"kind": "deterministic", "expectations": False},
+    "regex": {"kind": "deterministic", "expectations": False},
+    "fact_coverage": {"kind": "deterministic", "expectations": True},
+    "refusal": {"kind": "deterministic", "expectations": True},
+}
+# What a scorer (and so a gate) may be named.
+SCORER_NAME = r"^[a-z][a-z0-9_]*$"
+# The quality_gates answer: name=threshold pairs, comma separated (or a mapping from a config
+# file, or that mapping as JSON text).
+GATE_SYNTAX = "name=threshold pairs, e.g. pii=1.0,refusal=1.0"
+
+# The seed's gates on Databricks (LLM judges); deterministic scorers that really check
+# something locally, where no judge can run offline.
+DEFAULTS = {
+    "local": {
+        "scorers": "pii,length,fact_coverage,refusal",
+        "quality_gates": "pii=1.0,length=1.0,fact_coverage=0.9,refusal=1.0",
+    },
+    "databricks": {
+        "scorers": "safety,correctness,guidelines,pii,length,fact_coverage,refusal",
+        "quality_gates": "safety=1.0,correctness=0.9,helpful=0.85",
+    },
+}
+
+
+def as_data() -> dict:
+    """Everything above as one JSON-ready mapping (the rendered project's vocabulary.json)."""
+    return {
+        "journeys": JOURNEYS,
+        "choices": CHOICES,
+        "scorers": SCORERS,
+        "scorer_name": SCORER_NAME,
+        "gate_syntax": GATE_SYNTAX,
+        "defaults": DEFAULTS,
+    }
