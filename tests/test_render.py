@@ -114,6 +114,7 @@ BASE_FILES = {
             "evaluation/report.py",
             "evaluation/run.py",
             "evaluation/scorers.py",
+            "evaluation/score_columns.py",
             "evaluation/score_table.py",
         )
     ),
@@ -178,7 +179,9 @@ JOURNEY_FILES = {
                 "__init__.py",
                 "budgets.py",
                 "commands.py",
+                "context_bloat.py",
                 "report.py",
+                "report_tables.py",
                 "run.py",
                 "span_stats.py",
             )

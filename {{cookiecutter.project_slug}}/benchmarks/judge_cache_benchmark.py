@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from llm_test_double import LlmTestDouble  # the test double lives with the tests
 from scratch_project import scratch_project
 
-from {{ cookiecutter.package_name }}.agent.support_agent import predict
+from {{ cookiecutter.package_name }}.agent.support_agent import make_predict
 from {{ cookiecutter.package_name }}.config import AgentVersion, load_config
 from {{ cookiecutter.package_name }}.evaluation.run import evaluate
 
@@ -28,10 +28,23 @@ JUDGES = {"safety": {}, "relevance": {}}
 CHANGED: set[str] = set()  # queries whose answer the candidate changes
 
 
-def candidate(query: str) -> str:
-    """The sample agent, with a changed answer on the rows in CHANGED."""
-    answer = predict(query)
-    return answer + " Is there anything else I can help with?" if query in CHANGED else answer
+def make_candidate(prompt_uri: str):
+    """The sample agent for `prompt_uri`, with a changed answer on the rows in CHANGED. A
+    factory like the sample agent's, so the runner passes it the prompt version."""
+    predict = make_predict(prompt_uri)
+
+    def candidate(query: str) -> str:
+        answer = predict(query)
+        return answer + " Is there anything else I can help with?" if query in CHANGED else answer
+
+    return candidate
+
+
+def candidate(query: str) -> str:  # `agent.callable` for the candidate run
+    raise RuntimeError("called without a prompt version; the runner uses make_predict")
+
+
+candidate.make_predict = make_candidate
 
 
 def project(folder: Path) -> Path:

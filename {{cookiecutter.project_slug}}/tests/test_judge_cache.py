@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import mlflow
 import yaml
+from conftest import PROJECT
 from llm_test_double import FAIL_MARKER, LlmTestDouble
 from test_evaluate import offline
 
@@ -220,3 +221,30 @@ def test_failed_verdicts_are_not_cached(project_copy, monkeypatch):
         double.status = 200
         _, again = evaluate(project_copy)
         assert again["judge_cache"]["hits"] == 0 and again["judge_cache"]["misses"] == again["rows"]
+
+
+def test_the_benchmark_runs_and_the_candidate_calls_the_judges_only_for_changed_rows():
+    """benchmarks/judge_cache_benchmark.py end to end on an instant test double: its candidate
+    is an agent version with its own prompt factory, as a team's would be."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/judge_cache_benchmark.py", "--latency", "0"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT / "src")},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    records, _, judges = next(line for line in lines if " LLM judges, " in line).split()[:3]
+    verdicts = int(records) * int(judges)
+    rows = {line[:34].strip(): line[34:].split() for line in lines}
+    # judge calls, cache hits, misses
+    assert rows["first run"][1:] == [str(verdicts), "0", str(verdicts)]
+    assert rows["re-run, unchanged"][1:] == ["0", str(verdicts), "0"]
+    changed = 3 * int(judges)
+    assert rows["candidate, 3 outputs changed"][1:] == [
+        str(changed),
+        str(verdicts - changed),
+        str(changed),
+    ]

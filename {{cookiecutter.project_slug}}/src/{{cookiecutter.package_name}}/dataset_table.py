@@ -36,13 +36,6 @@ def read_table(
 ) -> list[Record]:
     """Every row of `table` as a checked Record; DatasetError names the table and the fix."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.errors import DatabricksError
-    from databricks.sdk.service.sql import (
-        Disposition,
-        ExecuteStatementRequestOnWaitTimeout,
-        Format,
-        StatementState,
-    )
 
     statement = f"SELECT * FROM {quoted_table(table)}"
     try:
@@ -54,6 +47,22 @@ def read_table(
             f"{WORKSPACE_FIX}; or use dataset.path"
         ) from err
     api = client.statement_execution
+    response = run_statement(api, statement, table, warehouse_id, poll_seconds)
+    columns, values = result_rows(api, response, table)
+    return records_from_rows(table, columns, values)
+
+
+def run_statement(api, statement: str, table: str, warehouse_id: str, poll_seconds: float):
+    """The statement's response once it succeeded, polled up to MAX_WAIT_SECONDS (then
+    cancelled); DatasetError when the warehouse refuses it or it fails."""
+    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk.service.sql import (
+        Disposition,
+        ExecuteStatementRequestOnWaitTimeout,
+        Format,
+        StatementState,
+    )
+
     try:
         response = api.execute_statement(
             statement=statement,
@@ -85,6 +94,12 @@ def read_table(
             f"dataset.table {table}: reading it failed ({detail}); "
             "check the name, SELECT permission and dataset.sql_warehouse_id"
         )
+    return response
+
+
+def result_rows(api, response, table: str) -> tuple[list[str], list[list]]:
+    """(column names in lower case, every row's values), paging through the result's chunks;
+    DatasetError when the table has no `inputs` column."""
     columns = [c.name.lower() for c in response.manifest.schema.columns]
     if "inputs" not in columns:
         raise DatasetError(
@@ -97,7 +112,7 @@ def read_table(
         page = api.get_statement_result_chunk_n(response.statement_id, chunk)
         values.extend(page.data_array or [])
         chunk = page.next_chunk_index
-    return records_from_rows(table, columns, values)
+    return columns, values
 
 
 def records_from_rows(table: str, columns: list[str], values: list[list]) -> list[Record]:

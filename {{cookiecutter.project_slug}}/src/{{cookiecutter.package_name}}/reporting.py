@@ -1,7 +1,7 @@
 """One way to write a report: a list of blocks, rendered as Markdown (fit for a pull-request
 comment) and as one self-contained HTML page (charts inlined as PNG), with one chart style.
 
-A block is ("h2" | "h3" | "p", text), ("list", [text]), ("table", Table) or ("chart", Chart);
+A block is ("h2" | "h3" | "h4" | "p", text), ("list", [text]), ("table", Table) or ("chart", Chart);
 text may use the little Markdown both renderings understand: `code`, [links](url), **bold**,
 *italics*. A journey builds its blocks once and says what each chart is (`Chart.kind`).
 """
@@ -33,7 +33,10 @@ class Chart:
     kind: str  # what the journey draws, e.g. "latency" or "tokens"
 
 
-Block = tuple  # ("h2" | "h3" | "p", text), ("list", [text]), ("table", Table), ("chart", Chart)
+Block = (
+    tuple  # ("h2" | "h3" | "h4" | "p", text), ("list", [text]), ("table", Table), ("chart", Chart)
+)
+HEADINGS = {"h2": "##", "h3": "###", "h4": "####"}
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -44,17 +47,15 @@ def markdown(blocks: list[Block], chart_text: Callable[[Chart], str]) -> str:
     there)."""
     lines: list[str] = []
     for kind, content in blocks:
-        if kind == "h2":
-            lines += [f"## {content}", ""]
-        elif kind == "h3":
-            lines += [f"### {content}", ""]
+        if kind in HEADINGS:
+            lines += [f"{HEADINGS[kind]} {content}", ""]
         elif kind == "p":
             lines += [content, ""]
         elif kind == "list":
             lines += [*(f"- {item}" for item in content), ""]
         elif kind == "table":
             lines += [*markdown_table(content), ""]
-        elif kind == "chart":
+        elif kind == "chart" and chart_text(content):  # "": no stand-in for the chart
             lines += [chart_text(content), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -103,7 +104,7 @@ def html_document(title: str, blocks: list[Block], chart_html: Callable[[Chart],
         "<body>",
     ]
     for kind, content in blocks:
-        if kind in ("h2", "h3"):
+        if kind in HEADINGS:
             parts.append(f"<{kind}>{inline_html(content)}</{kind}>")
         elif kind == "p":
             parts.append(f"<p>{inline_html(content)}</p>")
@@ -149,8 +150,12 @@ def figure(rows: int):
     return drawing
 
 
-def bars(axes, labels: list[str], series: dict[str, list[float]], unit: str, fmt) -> None:
-    """Grouped horizontal bars, labelled with the same formatting as the tables."""
+def bars(
+    axes, labels: list[str], series: dict[str, list[float]], unit: str, fmt, log: bool = True
+) -> None:
+    """Grouped horizontal bars, labelled with the same formatting as the tables; `log`: switch
+    to a log scale when the values span more than 50x (latencies do; means in [0, 1] should
+    not)."""
     height = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
         positions = [row + (i - (len(series) - 1) / 2) * height for row in range(len(labels))]
@@ -162,7 +167,7 @@ def bars(axes, labels: list[str], series: dict[str, list[float]], unit: str, fmt
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, never on them
     axes.margins(x=0.12)  # room for the value labels
     values = [v for vs in series.values() for v in vs if v > 0]
-    if values and max(values) / min(values) > 50:  # spans from 0.1 ms to seconds: log scale
+    if log and values and max(values) / min(values) > 50:  # spans from 0.1 ms to seconds: log scale
         axes.set_xscale("log")
         axes.set_xlabel(f"{unit} (log scale)")
 

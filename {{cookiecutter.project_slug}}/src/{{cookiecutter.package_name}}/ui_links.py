@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from urllib.parse import quote
 
 from .config import EvalConfig
 
@@ -30,3 +32,14 @@ def run_url(config: EvalConfig, experiment_id: str, run_id: str) -> str | None:
 def trace_url(config: EvalConfig, experiment_id: str, trace_id: str) -> str | None:
     page = experiment_url(config, experiment_id)
     return f"{page}/traces?selectedEvaluationId={trace_id}" if page else None
+
+
+def compare_runs_url(config: EvalConfig, experiment_id: str, run_ids: list[str]) -> str | None:
+    """MLflow's side-by-side view of the runs (its UI route /compare-runs); None on Databricks,
+    whose workspace UI has its own route, not verified here."""
+    page = experiment_url(config, experiment_id)
+    if not page or config.target == "databricks":
+        return None
+    base = page.partition("/#/")[0]
+    runs, experiments = quote(json.dumps(run_ids)), quote(json.dumps([experiment_id]))
+    return f"{base}/#/compare-runs?runs={runs}&experiments={experiments}"

@@ -75,6 +75,13 @@ class Checker:
             )
         return warehouse
 
+    def choice(self, dotted: str, default: str, choices: tuple[str, ...]) -> str:
+        """One of a fixed set of words, `default` when not set."""
+        value = self.text(dotted, default) or default
+        if value not in choices:
+            self.problem(dotted, f"{value!r} must be one of {list(choices)}", value=value)
+        return value
+
     def fraction(self, dotted: str, default: float) -> float:
         """A share strictly between 0 and 1 (a significance level, a held-out share)."""
         value = self.number(dotted, default, 0, float)

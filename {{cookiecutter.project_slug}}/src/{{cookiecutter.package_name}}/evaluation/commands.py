@@ -39,7 +39,7 @@ def clear_judge_cache(config_path: Path | None) -> None:
 @click.command()
 @config_option
 @click.option("--run-name", default="evaluation", show_default=True, help="MLflow run name.")
-@reports_option("gates.json and gates.md")
+@reports_option("gates.json, gates.md and gates.html")
 @click.option(
     "--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml)."
 )
@@ -71,7 +71,7 @@ def evaluate(
             echo=click.echo,
         )
     except RunAborted as aborted:
-        json_path, md_path = write_reports(aborted.report, folder)
+        json_path, md_path, _ = write_reports(aborted.report, folder)
         fail(
             f"the run was aborted: {aborted}\nPartial report: {md_path} and {json_path}; "
             f"MLflow run {aborted.report.run_id} is marked FAILED"
@@ -80,7 +80,7 @@ def evaluate(
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - an MLflow or store failure is not a gate verdict
         fail(f"evaluation could not run: {type(err).__name__}: {err}")
-    json_path, md_path = write_reports(report, folder)
+    json_path, md_path, html_path = write_reports(report, folder)
     print_table(report)
-    click.echo(f"Report: {md_path} and {json_path}")
+    click.echo(f"Report: {md_path}, {html_path} and {json_path}")
     exit_with(report.passed)

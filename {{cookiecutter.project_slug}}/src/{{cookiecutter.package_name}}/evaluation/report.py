@@ -1,4 +1,5 @@
-"""Write the gate report (reports/gates.json, reports/gates.md) and print it as a table."""
+"""Write the gate report (reports/gates.json; gates.md and gates.html from the same blocks, see
+reporting.py) and print it as a table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import reporting
+from ..reporting import Block, Chart, Table
 from .quality_gates import GateResult
 
 
@@ -21,6 +24,7 @@ class GateReport:
     judge_cache: dict | None = None  # hits, misses, judge calls saved (None: no LLM judge cached)
     llm_calls: dict | None = None  # calls, retries, throttled, failed (None: no LLM endpoint)
     aborted: str | None = None  # why the run stopped early (an endpoint went down)
+    run_url: str | None = None  # the run in the MLflow UI, when its address is known
 
     @property
     def passed(self) -> bool:
@@ -46,43 +50,83 @@ def _fmt(value: float | None) -> str:
     return "missing" if value is None else f"{value:.3f}"
 
 
-def to_markdown(report: GateReport) -> str:
-    verdict = "ABORTED" if report.aborted else "PASS" if report.passed else "FAIL"
-    lines = [
-        f"## Quality gates: {verdict}",
-        "",
+def verdict(report: GateReport) -> str:
+    return "ABORTED" if report.aborted else "PASS" if report.passed else "FAIL"
+
+
+def blocks(report: GateReport) -> list[Block]:
+    run = f"`{report.run_id or 'none'}`"
+    if report.run_url:
+        run += f" ([open]({report.run_url}))"
+    rows = [
         (
-            f"MLflow run `{report.run_id or 'none'}` in experiment `{report.experiment}`, "
-            f"{report.rows} rows, judge `{report.judge_model}`."
-        ),
-        "",
-        *([f"**The run was aborted**: {report.aborted}.", ""] if report.aborted else []),
-        "| Gate | Threshold | Observed | Rows scored | Verdict | Reason |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
-    ]
-    for g in report.gates:
-        cells = [
             f"`{g.gate}`",
             f"{g.threshold:.3f}",
             _fmt(g.observed),
             f"{g.rows_scored}/{g.rows_applicable}",
             "PASS" if g.passed else "**FAIL**",
-            g.reason.replace("|", "\\|"),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+            g.reason,
+        )
+        for g in report.gates
+    ]
+    headers = ("Gate", "Threshold", "Observed", "Rows scored", "Verdict", "Reason")
+    found: list[Block] = [
+        ("h2", f"Quality gates: {verdict(report)}"),
+        (
+            "p",
+            f"MLflow run {run} in experiment `{report.experiment}`, "
+            f"{report.rows} rows, judge `{report.judge_model}`.",
+        ),
+    ]
+    if report.aborted:
+        found.append(("p", f"**The run was aborted**: {report.aborted}."))
+    found += [("table", Table(headers, rows, align="lrrrll")), ("chart", Chart("gates"))]
     if report.notes:
-        lines += ["", *[f"- {note}" for note in report.notes]]
-    return "\n".join(lines) + "\n"
+        found.append(("list", list(report.notes)))
+    return found
 
 
-def write_reports(report: GateReport, folder: Path) -> tuple[Path, Path]:
+def to_markdown(report: GateReport) -> str:
+    return reporting.markdown(blocks(report), lambda chart: "")  # the chart is in gates.html
+
+
+def gates_png(report: GateReport) -> bytes | None:
+    """Observed mean vs threshold per gate; a missing mean is drawn as 0 (and fails)."""
+    if not report.gates:
+        return None
+    drawing = reporting.figure(len(report.gates))
+    series = {
+        "observed": [g.observed or 0.0 for g in report.gates],
+        "threshold": [g.threshold for g in report.gates],
+    }
+    labels = [f"{g.gate} ({'pass' if g.passed else 'FAIL'})" for g in report.gates]
+    axes = drawing.add_subplot()
+    reporting.bars(axes, labels, series, "mean", _fmt, log=False)
+    axes.set_xlim(0, 1.1)
+    return reporting.png(drawing)
+
+
+def to_html(report: GateReport) -> str:
+    image = gates_png(report)
+
+    def chart_html(_chart: Chart) -> str:
+        if image is None:
+            return "<p>No gate to chart.</p>"
+        return reporting.png_img(image, "observed mean vs threshold per gate")
+
+    return reporting.html_document(f"Quality gates: {verdict(report)}", blocks(report), chart_html)
+
+
+def write_reports(report: GateReport, folder: Path) -> tuple[Path, Path, Path]:
+    """gates.json, gates.md and gates.html in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / "gates.json", folder / "gates.md"
-    json_path.write_text(
+    paths = folder / "gates.json", folder / "gates.md", folder / "gates.html"
+    paths[0].write_text(
         json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    md_path.write_text(to_markdown(report), encoding="utf-8")
-    return json_path, md_path
+    paths[1].write_text(to_markdown(report), encoding="utf-8")
+    paths[2].write_text(to_html(report), encoding="utf-8")
+    return paths
 
 
 def print_table(report: GateReport) -> None:

@@ -13,9 +13,9 @@ from ..scorer_catalog import SCORERS
 from . import concurrency, score_table
 from .agent_loader import load_agent
 from .judge_cache import JudgeCache
-from .preflight import endpoints_in_use, preflight
+from .preflight import LlmEndpoint, endpoints_in_use, preflight
 from .progress import Progress, live_progress
-from .quality_gates import decide_gates, rows_from_assessments
+from .quality_gates import RowScores, decide_gates, rows_from_assessments
 from .report import GateReport
 
 ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
@@ -88,11 +88,7 @@ def evaluate(
     """
     check_judge_credentials(config)
     records = read_dataset(config)
-    apply_environment(config)  # before anything imports MLflow (finding the endpoints does)
-    endpoints = endpoints_in_use(config, version.endpoint if version else None)
-    plan = concurrency.decide(config, endpoints)
-    concurrency.apply(plan)  # before the store opens: its connection pool is sized here
-    echo(plan.describe())
+    endpoints = prepare_process(config, version, echo)
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))
@@ -124,11 +120,7 @@ def evaluate(
         verbose,
         aborted=lambda run_id, why: report(run_id=run_id, gates=[], notes=notes, aborted=why),
     )
-    frame = result.result_df
-    traces = list(
-        zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"], strict=True)
-    )
-    rows = rows_from_assessments(traces, {s.name for s in config.scorers})
+    rows = scored_rows(result.result_df, config)
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
     return report(
         run_id=run_id,
@@ -137,6 +129,27 @@ def evaluate(
         llm_calls=llm_calls,
         gates=decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records)),
     )
+
+
+def prepare_process(
+    config: EvalConfig, version: AgentVersion | None, echo: Callable[[str], None]
+) -> list[LlmEndpoint]:
+    """The environment and the concurrency of this process, set before MLflow opens its store:
+    the LLM endpoints the run will call."""
+    apply_environment(config)  # before anything imports MLflow (finding the endpoints does)
+    endpoints = endpoints_in_use(config, version.endpoint if version else None)
+    plan = concurrency.decide(config, endpoints)
+    concurrency.apply(plan)  # before the store opens: its connection pool is sized here
+    echo(plan.describe())
+    return endpoints
+
+
+def scored_rows(frame, config: EvalConfig) -> list[RowScores]:
+    """The evaluate result's rows as the quality gates read them: each trace's assessments."""
+    traces = list(
+        zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"], strict=True)
+    )
+    return rows_from_assessments(traces, {s.name for s in config.scorers})
 
 
 def run_harness(
