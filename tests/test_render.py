@@ -219,7 +219,7 @@ JOURNEY_FILES = {
                 "holdout.py",
                 "judge.py",
                 "label_store.py",
-                "labels.py",
+                "label_sheet.py",
                 "optimization.py",
                 "promotion.py",
                 "readiness.py",

@@ -3,7 +3,7 @@
 from conftest import PROJECT
 
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.ui_links import run_url, trace_url
+from {{ cookiecutter.package_name }}.ui_links import compare_runs_url, run_url, trace_url
 
 
 def test_local_store_links_to_mlflow_ui(monkeypatch, write_config):
@@ -25,6 +25,11 @@ def test_local_store_links_to_mlflow_ui(monkeypatch, write_config):
     )
     monkeypatch.setenv("MLFLOW_UI_URL", "http://mlflow.internal:8080/")
     assert run_url(config, "1", "abc") == "http://mlflow.internal:8080/#/experiments/1/runs/abc"
+    # MLflow's compare-runs route takes JSON lists of run and experiment ids.
+    assert compare_runs_url(config, "1", ["a", "b"]) == (
+        "http://mlflow.internal:8080/#/compare-runs"
+        "?runs=%5B%22a%22%2C%20%22b%22%5D&experiments=%5B%221%22%5D"
+    )
 
 
 def test_databricks_links_need_a_host(monkeypatch, write_config):
@@ -43,6 +48,7 @@ def test_databricks_links_need_a_host(monkeypatch, write_config):
     assert trace_url(config, "7", "tr-1") is None
     monkeypatch.setenv("DATABRICKS_HOST", "https://adb-1.azuredatabricks.net/")
     assert run_url(config, "7", "r") == "https://adb-1.azuredatabricks.net/ml/experiments/7/runs/r"
+    assert compare_runs_url(config, "7", ["a", "b"]) is None  # the workspace route is not verified
 
 
 def test_shipped_config_loads_for_links():

@@ -1,9 +1,10 @@
 """One way to write a report: a list of blocks, rendered as Markdown (fit for a pull-request
 comment) and as one self-contained HTML page (charts inlined as PNG), with one chart style.
 
-A block is ("h2" | "h3" | "h4" | "p", text), ("list", [text]), ("table", Table) or ("chart", Chart);
-text may use the little Markdown both renderings understand: `code`, [links](url), **bold**,
-*italics*. A journey builds its blocks once and says what each chart is (`Chart.kind`).
+A block is ("h2" | "h3" | "h4" | "p", text), ("list", [text]), ("table", Table) or
+("chart", Chart); text may use the little Markdown both renderings understand: `code`,
+[links](url), **bold** (what failed: red in HTML), *italics*. A journey builds its blocks once
+and says what each chart is (`Chart.kind`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .runtime import InfrastructureError
 
@@ -77,6 +79,7 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { background: #f4f4f4; padding: 0 0.2rem; }
 img { max-width: 100%; }
+strong { color: #b00020; }
 """
 CODE = re.compile(r"`([^`]+)`")
 LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
@@ -181,3 +184,24 @@ def png(drawing) -> bytes:
 def png_img(image: bytes, alt: str) -> str:
     data = base64.b64encode(image).decode("ascii")
     return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+
+
+def means_chart(labels: list[str], series: dict[str, list[float]], fmt) -> bytes:
+    """Grouped bars of means in [0, 1] (gates, baseline vs candidate), on a linear scale."""
+    drawing = figure(len(labels))
+    axes = drawing.add_subplot()
+    bars(axes, labels, series, "mean", fmt, log=False)
+    axes.set_xlim(0, 1.1)
+    return png(drawing)
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+def write_pair(folder: Path, stem: str, markdown_text: str, html_text: str) -> tuple[Path, Path]:
+    """<stem>.md and <stem>.html in `folder` (made if missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = folder / f"{stem}.md", folder / f"{stem}.html"
+    md_path.write_text(markdown_text, encoding="utf-8")
+    html_path.write_text(html_text, encoding="utf-8")
+    return md_path, html_path

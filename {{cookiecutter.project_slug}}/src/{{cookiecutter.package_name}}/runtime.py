@@ -30,6 +30,14 @@ class InfrastructureError(RuntimeError):
     """The environment cannot run the command (missing package, credentials, store)."""
 
 
+class ProblemsError(ValueError):
+    """Input that cannot be used, with every problem found; `problems` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
 def parse_version(text: str) -> tuple[int, ...]:
     """Leading numeric release parts: '3.18.0rc1' -> (3, 18, 0)."""
     parts = []

@@ -83,4 +83,6 @@ def evaluate(
     json_path, md_path, html_path = write_reports(report, folder)
     print_table(report)
     click.echo(f"Report: {md_path}, {html_path} and {json_path}")
+    if report.run_url:  # a local store's UI runs only once started: `mlflow ui` (README)
+        click.echo(f"MLflow run: {report.run_url}")
     exit_with(report.passed)

@@ -34,6 +34,7 @@ class GateReport:
         return {
             "passed": self.passed,
             "run_id": self.run_id,
+            "run_url": self.run_url,
             "experiment": self.experiment,
             "experiment_id": self.experiment_id,
             "judge_model": self.judge_model,
@@ -94,16 +95,12 @@ def gates_png(report: GateReport) -> bytes | None:
     """Observed mean vs threshold per gate; a missing mean is drawn as 0 (and fails)."""
     if not report.gates:
         return None
-    drawing = reporting.figure(len(report.gates))
     series = {
         "observed": [g.observed or 0.0 for g in report.gates],
         "threshold": [g.threshold for g in report.gates],
     }
     labels = [f"{g.gate} ({'pass' if g.passed else 'FAIL'})" for g in report.gates]
-    axes = drawing.add_subplot()
-    reporting.bars(axes, labels, series, "mean", _fmt, log=False)
-    axes.set_xlim(0, 1.1)
-    return reporting.png(drawing)
+    return reporting.means_chart(labels, series, _fmt)
 
 
 def to_html(report: GateReport) -> str:
@@ -119,14 +116,12 @@ def to_html(report: GateReport) -> str:
 
 def write_reports(report: GateReport, folder: Path) -> tuple[Path, Path, Path]:
     """gates.json, gates.md and gates.html in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = folder / "gates.json", folder / "gates.md", folder / "gates.html"
-    paths[0].write_text(
+    md_path, html_path = reporting.write_pair(folder, "gates", to_markdown(report), to_html(report))
+    json_path = folder / "gates.json"
+    json_path.write_text(
         json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    paths[1].write_text(to_markdown(report), encoding="utf-8")
-    paths[2].write_text(to_html(report), encoding="utf-8")
-    return paths
+    return json_path, md_path, html_path
 
 
 def print_table(report: GateReport) -> None:

@@ -10,6 +10,7 @@ from ..config import AgentVersion, EvalConfig
 from ..dataset import DatasetError, Record, dataset_fit_problems, load_records, rows_with_any
 from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
 from ..scorer_catalog import SCORERS
+from ..ui_links import run_url
 from . import concurrency, score_table
 from .agent_loader import load_agent
 from .judge_cache import JudgeCache
@@ -72,6 +73,18 @@ def judge_cache(config: EvalConfig, enabled: bool = True) -> JudgeCache | None:
     return None
 
 
+def gate_report(config: EvalConfig, experiment_id: str, run_id: str | None, **fields) -> GateReport:
+    """The run's report, with the run's address in the MLflow UI when there is a run."""
+    return GateReport(
+        run_id=run_id,
+        experiment=config.experiment,
+        experiment_id=experiment_id,
+        judge_model=config.judge_model,
+        run_url=run_url(config, experiment_id, run_id) if run_id else None,
+        **fields,
+    )
+
+
 def evaluate(
     config: EvalConfig,
     run_name: str = "evaluation",
@@ -92,19 +105,9 @@ def evaluate(
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
     notes = scope_notes(config, applicable, len(records))
-    report = partial(
-        GateReport,
-        experiment=config.experiment,
-        experiment_id=experiment.experiment_id,
-        judge_model=config.judge_model,
-        rows=len(records),
-    )
+    report = partial(gate_report, config, experiment.experiment_id, rows=len(records), notes=notes)
     if not records:
-        return report(
-            run_id=None,
-            gates=decide_gates(config.quality_gates, {}, [], applicable, 0),
-            notes=notes,
-        )
+        return report(run_id=None, gates=decide_gates(config.quality_gates, {}, [], applicable, 0))
     check_endpoints(endpoints, echo)
     agent = load_agent(config, version)
     notes.extend(agent.notes)
@@ -118,7 +121,7 @@ def evaluate(
         run_name,
         version,
         verbose,
-        aborted=lambda run_id, why: report(run_id=run_id, gates=[], notes=notes, aborted=why),
+        aborted=lambda run_id, why: report(run_id=run_id, gates=[], aborted=why),
     )
     rows = scored_rows(result.result_df, config)
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
