@@ -3,9 +3,13 @@
 # rendered project). All use one virtualenv, made on first use.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEMO := build/demo
+DEMO ?= build/demo
+DEMO_PROJECT := $(DEMO)/support-agent-eval
+# The demo project's own commit identity: a fresh machine may have none configured.
+DEMO_GIT := git -C $(DEMO_PROJECT) -c user.name="make demo" -c user.email=demo@localhost \
+	-c commit.gpgsign=false
 
-.PHONY: demo test lint clean
+.PHONY: demo demo-folder-is-free test lint clean
 
 $(VENV)/.installed: tests/requirements.txt tests/constraints.txt
 	python3 -m venv $(VENV)
@@ -13,10 +17,38 @@ $(VENV)/.installed: tests/requirements.txt tests/constraints.txt
 	$(PY) -m pip install --quiet -r tests/requirements.txt -c tests/constraints.txt
 	touch $@
 
-demo: $(VENV)/.installed
-	rm -rf $(DEMO)
-	$(VENV)/bin/cookiecutter --no-input . --output-dir $(DEMO)
-	$(MAKE) -C $(DEMO)/support-agent-eval install eval PYTHON=$(abspath $(PY)) PIP_CONSTRAINT=$(abspath tests/constraints.txt)
+# The demo project is a git repo whose first commit is the render, as the README advises for a
+# team's repo; the project's own .gitignore covers what `make install` and `make eval` add. A
+# later `make demo` replaces the folder only when it holds that commit alone and `git status` is
+# clean, so someone's edits in it are never deleted.
+demo: demo-folder-is-free $(VENV)/.installed
+	@rm -rf $(DEMO_PROJECT)
+	@$(VENV)/bin/cookiecutter --no-input . --output-dir $(DEMO)
+	@$(DEMO_GIT) init --quiet --initial-branch main
+	@$(DEMO_GIT) add --all
+	@$(DEMO_GIT) commit --quiet --no-verify --message "Render the template (make demo)"
+	@echo "Rendered $(DEMO_PROJECT) (the default answers). Installing it into its own .venv"
+	@echo "with 'make install' (MLflow and the test tools: a few minutes the first time)..."
+	@PIP_QUIET=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONSTRAINT=$(abspath tests/constraints.txt) \
+		$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) install
+	@echo "Running 'make eval' there: the offline evaluation and its quality gates."
+	@$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) eval
+	@echo
+	@echo "The demo project is $(DEMO_PROJECT). Its README.md's commands work there as printed:"
+	@echo "  cd $(DEMO_PROJECT) && make eval"
+
+demo-folder-is-free:
+	@if [ ! -e $(DEMO_PROJECT) ]; then exit 0; fi; \
+	if [ ! -d $(DEMO_PROJECT)/.git ]; then \
+	  why="exists and was not made by make demo (it has no .git), so it may hold work"; \
+	elif [ -n "$$(git -C $(DEMO_PROJECT) status --porcelain 2>&1)" ]; then \
+	  why="holds changes (git -C $(DEMO_PROJECT) status lists them)"; \
+	elif [ "$$(git -C $(DEMO_PROJECT) rev-list --count HEAD 2>&1)" != 1 ]; then \
+	  why="holds commits made after the render (git -C $(DEMO_PROJECT) log lists them)"; \
+	else exit 0; fi; \
+	echo "make demo: $(DEMO_PROJECT) $$why. Keep it elsewhere or delete it" \
+	  "(rm -rf $(DEMO_PROJECT)), then run make demo again." >&2; \
+	exit 1
 
 test: $(VENV)/.installed
 	$(PY) -m pytest tests

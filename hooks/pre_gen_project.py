@@ -1,9 +1,12 @@
 """Stop before any file is rendered when an answer would shape a path, a name or file syntax
-wrongly, or when the team's config file holds a value cookiecutter silently dropped.
+wrongly, or when the team's config file holds a value cookiecutter silently dropped; print the
+warnings (a config-file key that is not a question of this template).
 
-The checks live in the template's extension (local_extensions/answers.py, unit-tested there)
-and run while cookiecutter renders this file; the hook prints what they found. Runs again on
-every `cruft update`, with the answers from .cruft.json.
+The checks live in the template's extension (local_extensions/answers.py, unit-tested there).
+They already ran once the answers were known (cookiecutter.json's `__answer_checks`), before
+cookiecutter created the project folder; they run again while cookiecutter renders this file,
+for what that first run cannot see (a quality_gates mapping, a `--replay`), and the hook prints
+what they found. Runs again on every `cruft update`, with the answers from .cruft.json.
 """
 
 from __future__ import annotations

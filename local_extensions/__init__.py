@@ -4,7 +4,11 @@ answer parsers, for cookiecutter.json's defaults, the templates and the pre-gene
     {{ vocabulary.defaults[cookiecutter.target].scorers }}     the template's vocabulary
     {{ cookiecutter.scorers | answer_list }}                    a comma-separated answer as a list
     {{ cookiecutter.quality_gates | gate_thresholds }}          the gates answer as name -> float
+    {{ cookiecutter.guidelines_text | yaml_scalar }}            a value as readable YAML (text.py)
     {{ answer_report(cookiecutter) | tojson }}                  the answers' errors and warnings
+    {{ check_answers(cookiecutter) }}                           stop on a bad answer (answers.py)
+
+It also keeps free text in answers as written when Jinja could not render it (text.py).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from jinja2.ext import Extension
 
-from . import answers, vocabulary
+from . import answers, text, vocabulary
 
 
 class Vocabulary(Extension):
@@ -23,9 +27,18 @@ class Vocabulary(Extension):
         super().__init__(environment)
         environment.globals["vocabulary"] = vocabulary.as_data()
         environment.globals["answer_report"] = answers.report
+        environment.globals["check_answers"] = answers.check_answers
         environment.filters["answer_list"] = answers.split_list
         environment.filters["gate_thresholds"] = answers.gate_thresholds
+        environment.filters["yaml_scalar"] = text.yaml_scalar
         forget_this_module()
+
+    def preprocess(self, source, name, filename=None):
+        # Only text cookiecutter renders with from_string (answers, file and folder names, hook
+        # scripts) is unnamed; the template's files are named and rendered as they are.
+        if name is not None:
+            return source
+        return text.template_or_text(self.environment, source)
 
 
 def forget_this_module() -> None:

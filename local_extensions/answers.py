@@ -1,9 +1,16 @@
-"""The answers' own checks, run by the pre-generation hook before any file is rendered: what
-shapes paths, names and file syntax must be right, so rendering cannot fail half-way.
+"""The answers' own checks, run before any folder is created: what shapes paths, names and file
+syntax must be right, so rendering cannot fail half-way.
+
+cookiecutter.json's last entry, `__answer_checks`, is a private variable: cookiecutter renders
+it after the answers (never asking it), and rendering it calls `check_answers`. A bad answer
+stops there, before cookiecutter creates the project folder (its pre-generation hook runs only
+after that, and a slug such as "a/b" would leave "a/" behind). The pre-generation hook runs
+the same checks again: for renders that skip the answers (`cookiecutter --replay`), for a
+quality_gates mapping from a config file (cookiecutter renders mappings after the private
+variables), and to print the warnings.
 
 Rules about the evaluation itself (scorers, gates, judges, Unity Catalog names) live in the
 rendered project's config package and run in the post-generation hook: one source of truth.
-The hook runs in its own process; the Vocabulary extension calls `report` while rendering it.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import sys
 from pathlib import Path
 
 import yaml  # cookiecutter's own dependency
+from cookiecutter.exceptions import FailedHookException
 
 from .vocabulary import CHOICES, GATE_SYNTAX, JOURNEYS, SCORER_NAME
 
@@ -98,8 +106,20 @@ def check_shapes(answers: dict) -> list[str]:
     duplicates = sorted({t for t in scorers if scorers.count(t) > 1})
     if duplicates:
         errors.append(f"scorers: {duplicates} listed twice; list each scorer once")
+    # A quality_gates mapping from a config file is rendered after `__answer_checks`: the
+    # pre-generation hook checks it.
+    if "quality_gates" in answers:
+        errors += check_gates(answers["quality_gates"])
+    version = str(answers.get("python_version", ""))
+    if not PYTHON_VERSION.match(version):
+        errors.append(f"python_version: {version!r} is not 3.10 or newer in major.minor form")
+    return errors
+
+
+def check_gates(value) -> list[str]:
+    errors = []
     try:
-        gates = gate_pairs(answers.get("quality_gates", ""))
+        gates = gate_pairs(value)
     except ValueError as err:
         gates = {}
         errors.append(f"quality_gates: {err}; write {GATE_SYNTAX}")
@@ -112,11 +132,8 @@ def check_shapes(answers: dict) -> list[str]:
             float(threshold)
         except (TypeError, ValueError):
             errors.append(f"quality_gates: threshold {threshold!r} of {name!r} is not a number")
-    if not gates and "quality_gates:" not in " ".join(errors):
+    if not gates and not errors:
         errors.append("quality_gates: is empty; set at least one gate, e.g. pii=1.0")
-    version = str(answers.get("python_version", ""))
-    if not PYTHON_VERSION.match(version):
-        errors.append(f"python_version: {version!r} is not 3.10 or newer in major.minor form")
     return errors
 
 
@@ -202,3 +219,24 @@ def report(answers: dict) -> dict[str, list[str]]:
     config file, one line each, for the hook to print."""
     team_errors, team_warnings = team_defaults_report(answers)
     return {"errors": team_errors + validate(answers), "warnings": team_warnings}
+
+
+class AnswerError(FailedHookException):
+    """Answers that stop generation. A FailedHookException, as the pre-generation hook's failure
+    was, so callers catching that keep working; cookiecutter's command line prints its message
+    as one line, without a traceback."""
+
+
+def check_answers(answers: dict) -> str:
+    """Rendered as cookiecutter.json's `__answer_checks`: print each error, one line each, and
+    stop before any folder is created. Warnings are left to the pre-generation hook, which sees
+    every answer."""
+    errors = report(answers)["errors"]
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        raise AnswerError(
+            "error: generation stopped before writing anything; change the answers named "
+            "above and run again"
+        )
+    return "passed"

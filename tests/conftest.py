@@ -23,6 +23,20 @@ def bake(output_dir: Path, **answers) -> Path:
     )
 
 
+def cookiecutter_cli(output_dir: Path, *args: str, stdin: str | None = None):
+    """The `cookiecutter` command on this template, as a user runs it (answers typed on `stdin`
+    when given, else `--no-input` with the `key=value` args)."""
+    no_input = [] if stdin is not None else ["--no-input"]
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", *no_input, str(TEMPLATE), *args],
+        cwd=output_dir,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def make(project: Path, *targets: str) -> subprocess.CompletedProcess:
     """A rendered project's Makefile target, with this virtualenv's Python as the user's."""
     return subprocess.run(

@@ -299,6 +299,32 @@ def test_a_plain_cookiecutter_repo_links_to_the_record_cruft_create_writes(templ
     assert cruft.check(plain)
 
 
+def test_free_text_with_jinja_markers_survives_create_and_update(template_repo, tmp_path):
+    """cruft renders each recorded answer as Jinja again on every update: a guideline naming
+    MLflow's {{ outputs }} comes out as written at create and at each update."""
+    guideline = "Answer {{ outputs }} by the shop's policy {% no template"
+    project = start_repo(
+        template_repo,
+        tmp_path / "out",
+        guidelines_text=guideline,
+        scorers="pii,guidelines",
+        judge_model="openai:/gpt-4.1-mini",
+        quality_gates="pii=1.0,helpful=0.5",
+    )
+    config = yaml.safe_load((project / "evaluation.yaml").read_text())
+    assert config["scorers"]["helpful"]["guidelines"] == guideline
+    change_template(template_repo)
+
+    done = make(project, "update-template")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    config = yaml.safe_load((project / "evaluation.yaml").read_text())
+    assert config["scorers"]["helpful"]["guidelines"] == guideline
+    assert config["concurrency"]["max_workers"] == 4  # template B's change arrived
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert answers["guidelines_text"] == guideline
+
+
 def ci_script(project: Path, provider: str) -> str:
     if provider == "github":
         workflow = yaml.safe_load((project / ".github" / "workflows" / "evaluate.yml").read_text())

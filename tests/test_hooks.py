@@ -4,14 +4,19 @@ pre-generation hook prints the findings of."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.exceptions import FailedHookException
+from jinja2.exceptions import UndefinedError
 
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre_hook
 from local_extensions import answers as pre
-from local_extensions import vocabulary
+from local_extensions import text, vocabulary
 
 GOOD = {
     "project_name": "Support Agent Eval",
@@ -193,3 +198,82 @@ def test_post_hook_validates_with_the_rendered_config_module(baked):
     assert (problem.field, problem.value) == ("quality_gates.fact_coverage", 9.0)
     assert problem.fix == "a fact_coverage mean lies between 0.0 and 1.0"
     assert not list(project.rglob("__pycache__"))
+
+
+def test_check_answers_stops_with_every_error_before_any_folder(capsys):
+    assert pre.check_answers(GOOD) == "passed"
+    with pytest.raises(FailedHookException) as stopped:  # what callers already catch
+        pre.check_answers({**GOOD, "project_slug": "a/b", "python_version": "2.7"})
+    assert isinstance(stopped.value, pre.AnswerError)
+    assert str(stopped.value).startswith("error: generation stopped before writing anything")
+    assert capsys.readouterr().err.splitlines() == [
+        "error: project_slug: 'a/b' is not a folder name; use lowercase letters, digits and "
+        "single hyphens, starting with a letter (e.g. support-agent-eval)",
+        "error: python_version: '2.7' is not 3.10 or newer in major.minor form",
+    ]
+
+
+def test_a_gates_mapping_not_rendered_yet_is_left_to_the_hook():
+    """cookiecutter renders mappings after `__answer_checks`: absent then, checked later."""
+    pending = {key: value for key, value in GOOD.items() if key != "quality_gates"}
+    assert pre.validate(pending) == []
+    assert pre.validate({**GOOD, "quality_gates": {}}) == [
+        "quality_gates: is empty; set at least one gate, e.g. pii=1.0"
+    ]
+
+
+AWKWARD = [
+    "Cite the shop's policy & say <why>",
+    'a "quoted" \\path\\ and a tab\tand\r\nlines',
+    "« en français », 日本語, emoji 🙂",
+    "controls \x00 \x7f \x85 \u2028 \u2029 \ufeff",
+    "{{ outputs }} {% endraw %} {# #}",
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_yaml_scalar_reads_back_the_same_value(value):
+    written = text.yaml_scalar(value)
+    assert yaml.safe_load(f"key: {written}\n") == {"key": value}
+    assert json.loads(written) == value
+
+
+def test_yaml_scalar_is_readable():
+    assert text.yaml_scalar("the user's <question> & more") == '"the user\'s <question> & more"'
+    assert text.yaml_scalar("« été »") == '"« été »"'
+    assert text.yaml_scalar(True) == "true"
+
+
+def render_answer(source: str) -> str:
+    """An answer from the command line or a config file, rendered as cookiecutter does."""
+    env = StrictEnvironment(
+        context={"cookiecutter": {"_extensions": ["local_extensions.Vocabulary"]}}
+    )
+    return env.from_string(source).render(cookiecutter={"project_slug": "returns-agent"})
+
+
+# Answers holding Jinja's markers that Jinja cannot render: kept character for character (line
+# breaks included, which Jinja would normalise in a template).
+AS_WRITTEN = [
+    "Judge {{ outputs }} against {{expectations}}",
+    'Quote "{{ outputs }}", a \\path\\, a tab\tand\r\nlines',
+    "« {{ outputs }} » 🙂 \x7f \u2028",
+    "{{ outputs }} {% endraw %} {# #}",
+    "x {% if",
+    "{{ outputs }",
+    "a {# b",
+]
+
+
+@pytest.mark.parametrize("value", AS_WRITTEN)
+def test_text_jinja_cannot_render_is_kept_as_written(value):
+    assert render_answer(value) == value
+
+
+def test_templates_of_the_answers_still_render():
+    assert render_answer("/Shared/{{ cookiecutter.project_slug }}") == "/Shared/returns-agent"
+    assert render_answer("{{ vocabulary.defaults.local.scorers }}").startswith("pii,")
+    assert render_answer("{% raw %}{{ outputs }}{% endraw %}") == "{{ outputs }}"
+    # A template that uses the answers is one: its mistakes are Jinja's errors, not text.
+    with pytest.raises(UndefinedError, match="no_such_answer"):
+        render_answer("{{ cookiecutter.no_such_answer }}")

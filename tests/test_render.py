@@ -4,6 +4,7 @@ leftover template syntax, Python that compiles and passes ruff, TOML and YAML th
 from __future__ import annotations
 
 import itertools
+import os
 import py_compile
 import re
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import DEFAULTS, bake
+from tests.conftest import DEFAULTS, TEMPLATE, bake, cookiecutter_cli
 
 DEFAULT_ANSWERS = {k: v for k, v in DEFAULTS.items() if k.startswith("journey_")}
 
@@ -137,6 +138,7 @@ BASE_FILES = {
             "test_score_table.py",
             "test_layout.py",
             "test_quality_gates.py",
+            "test_reporting.py",
             "test_runs.py",
             "test_runtime.py",
             "test_ui_links.py",
@@ -435,3 +437,145 @@ def test_gates_on_the_command_line(tmp_path, value):
     config = yaml.safe_load((tmp_path / "support-agent-eval" / "evaluation.yaml").read_text())
     assert config["quality_gates"] == {"pii": 1.0, "refusal": 0.95}
     assert config["journeys"]["tracing"] is True
+
+
+# Text as people write it: quotes, an ampersand, angle brackets, other scripts, a judge's
+# {{ outputs }} and a stray {%. Given on the command line or in a config file, cookiecutter
+# renders it as Jinja; it must come out as written, and readable in evaluation.yaml.
+GUIDELINE = "Cite the shop's policy & say <why>, « en français » to {{ outputs }} {% always"
+GUIDELINE_ANSWERS = {
+    "scorers": "pii,guidelines",
+    "judge_model": "openai:/gpt-4.1-mini",
+    "quality_gates": "pii=1.0,helpful=0.5",
+}
+
+
+@pytest.mark.parametrize("given", ["command-line", "config-file"])
+def test_free_text_with_jinja_markers_is_kept_as_written_and_readable(tmp_path, given):
+    if given == "command-line":
+        answers = [f"{key}={value}" for key, value in GUIDELINE_ANSWERS.items()]
+        done = cookiecutter_cli(tmp_path, f"guidelines_text={GUIDELINE}", *answers)
+    else:
+        config = {"default_context": {"guidelines_text": GUIDELINE, **GUIDELINE_ANSWERS}}
+        (tmp_path / "team.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        done = cookiecutter_cli(tmp_path, "--config-file", "team.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (tmp_path / "support-agent-eval" / "evaluation.yaml").read_text(encoding="utf-8")
+    assert f'    guidelines: "{GUIDELINE}"\n' in text  # no \u0027 for the quote, no \u0026
+    assert "\\u00" not in text
+    assert yaml.safe_load(text)["scorers"]["helpful"]["guidelines"] == GUIDELINE
+
+
+def test_make_before_make_install_says_what_to_do(tmp_path):
+    """The README's commands need `make install` first; without it, say so (not Error 127)."""
+    project = bake(tmp_path)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "eval"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert ".venv/bin/python not found: run `make install` first" in done.stderr, done.stderr
+    assert "Error 127" not in done.stderr
+
+
+# `make demo`, run from the template's Makefile as a new user runs it, with two stand-ins: this
+# virtualenv as the template's tool venv, and a python3 whose `-m venv DIR` makes a DIR/bin/python
+# that runs this Python, so the demo's `make install` installs into this virtualenv (as
+# tests/test_rendered_projects.py does) instead of downloading MLflow again.
+class Demo:
+    """`make demo` into `folder`, and `make` in the rendered project, with the stand-ins."""
+
+    def __init__(self, tmp_path: Path):
+        self.tools = tmp_path / "tools"
+        self.folder = tmp_path / "demo"
+        self.project = self.folder / "support-agent-eval"
+        venv = self.tools / "venv"
+        (venv / "bin").mkdir(parents=True)
+        (venv / "bin" / "cookiecutter").symlink_to(Path(sys.executable).with_name("cookiecutter"))
+        (venv / ".installed").touch()  # newer than tests/requirements.txt: up to date
+        (self.tools / "venv-python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (self.tools / "python3").write_text(
+            "#!/bin/sh\n"
+            'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+            f'  mkdir -p "$3/bin" && cp "{self.tools}/venv-python" "$3/bin/python"; exit\n'
+            "fi\n"
+            f'exec "{sys.executable}" "$@"\n'
+        )
+        for script in ("venv-python", "python3"):
+            (self.tools / script).chmod(0o755)
+        self.env = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+        self.env["PATH"] = f"{self.tools}{os.pathsep}{self.env['PATH']}"
+
+    def make(self, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["make", "--no-print-directory", *args],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def run(self) -> subprocess.CompletedProcess:
+        return self.make("demo", f"DEMO={self.folder}", f"VENV={self.tools / 'venv'}", cwd=TEMPLATE)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    yield Demo(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "uninstall", "--quiet", "-y", "support-agent-eval"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_make_demo_leaves_a_project_whose_readme_commands_work(demo):
+    done = demo.run()
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    project = demo.project
+    # Quiet: the steps, the gate table and where the project is; no pip chatter.
+    assert "Quality gates" in done.stdout and f"The demo project is {project}" in done.stdout
+    for chatter in ("Collecting", "Requirement already satisfied", "Successfully installed"):
+        assert chatter not in output, output[-4000:]
+    # Installed into the project's own .venv, so its README's commands work as printed.
+    assert (project / ".venv" / "bin" / "python").is_file()
+    again = demo.make("eval", cwd=project)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "Quality gates" in again.stdout
+    # The render is the project's first commit; what install and eval added is ignored.
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True
+    )
+    assert status.returncode == 0 and status.stdout == ""
+
+    # Someone edits the demo project: `make demo` refuses to replace it, naming the folder.
+    config = project / "evaluation.yaml"
+    config.write_text(config.read_text() + "# my change\n")
+    refused = demo.run()
+    assert refused.returncode != 0
+    assert f"make demo: {project} holds changes" in refused.stderr, refused.stderr
+    assert f"rm -rf {project}" in refused.stderr
+    assert config.read_text().endswith("# my change\n")
+    # Committed there, the change still counts.
+    identity = ["-c", "user.name=Someone", "-c", "user.email=someone@example.invalid"]
+    subprocess.run(["git", *identity, "commit", "-qam", "mine"], cwd=project, check=True)
+    refused = demo.run()
+    assert refused.returncode != 0
+    assert f"make demo: {project} holds commits made after the render" in refused.stderr
+    assert config.read_text().endswith("# my change\n")
+
+
+def test_make_demo_refuses_a_folder_it_did_not_make(demo):
+    demo.project.mkdir(parents=True)
+    (demo.project / "notes.md").write_text("someone's work\n")
+    refused = demo.run()
+    assert refused.returncode != 0
+    assert f"make demo: {demo.project} exists and was not made by make demo" in refused.stderr
+    assert (demo.project / "notes.md").read_text() == "someone's work\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from tests.conftest import bake
+from tests.conftest import DEFAULTS, bake, cookiecutter_cli
 
 CASES = {
     # pre-generation: answers that shape paths, names and file syntax
@@ -14,6 +14,8 @@ CASES = {
         {"project_slug": "../outside"},
         "project_slug: '../outside' is not a folder name",
     ),
+    # cookiecutter creates the project folder, parents included, before its pre-generation hook
+    "slug-with-a-slash": ({"project_slug": "a/b"}, "project_slug: 'a/b' is not a folder name"),
     "package-not-identifier": (
         {"package_name": "my-agent"},
         "package_name: 'my-agent' is not a valid Python package name",
@@ -108,4 +110,29 @@ def test_bad_answer_fails_clearly_and_leaves_nothing(tmp_path, capfd, answers, m
     assert message in err, err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert errors and all(len(line) < 400 for line in errors)
+    assert list(tmp_path.iterdir()) == []
+
+
+CLOSING = "error: generation stopped before writing anything; change the answers named above"
+
+
+def test_on_the_command_line_a_bad_answer_is_our_lines_only(tmp_path):
+    """No traceback, no "Hook script failed": our errors first, our closing line last."""
+    done = cookiecutter_cli(tmp_path, "project_slug=a/b")
+    assert done.returncode == 1
+    lines = (done.stderr + done.stdout).splitlines()
+    assert lines[0].startswith("error: project_slug: 'a/b' is not a folder name"), lines
+    assert lines[-1].startswith(CLOSING), lines
+    assert all(line.startswith("error: ") for line in lines), lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_answer_typed_at_the_prompts_stops_before_any_folder(tmp_path):
+    typed = {"project_slug": "a/b"}
+    answers = [typed.get(key, "") for key in DEFAULTS if not key.startswith("_")]
+    done = cookiecutter_cli(tmp_path, stdin="\n".join(answers) + "\n")
+    assert done.returncode == 1
+    assert "error: project_slug: 'a/b' is not a folder name" in done.stderr
+    assert done.stdout.rstrip().endswith(CLOSING + " and run again")
+    assert "Traceback" not in done.stdout + done.stderr
     assert list(tmp_path.iterdir()) == []

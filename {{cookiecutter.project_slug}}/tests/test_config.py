@@ -168,3 +168,202 @@ def test_record_ids_are_unique(write_config, project_copy):
     assert "eval_dataset.jsonl:2: id 'a' is already used at data/eval_dataset.jsonl:1;" in problems(
         write_config()
     )
+
+
+def local_config(write_config):
+    """This project's config moved to a local store, whichever target it was generated for."""
+    return write_config(
+        target="local",
+        mlflow__tracking_uri="sqlite:///mlflow.db",
+        mlflow__experiment="x",
+        agent__prompt__name="p",
+        judge__model="none",
+        scorers={"pii": {}},
+        quality_gates={"pii": 1.0},
+    )
+
+
+def test_the_store_is_the_option_else_the_environment_else_the_file(write_config, tmp_path):
+    """--tracking-uri > MLFLOW_TRACKING_URI > mlflow.tracking_uri; a relative sqlite path from
+    the option or the variable starts from the working directory, as MLflow reads it."""
+    from {{ cookiecutter.package_name }}.config.model import Overrides
+
+    path = local_config(write_config)
+    file = load_config(path, Overrides(cwd=tmp_path))
+    assert file.resolved_tracking_uri == f"sqlite:///{path.parent / 'mlflow.db'}"
+    assert file.store_line.endswith("mlflow.db (from evaluation.yaml)")
+    env = load_config(path, Overrides(environment_tracking_uri="sqlite:///other.db", cwd=tmp_path))
+    assert env.resolved_tracking_uri == f"sqlite:///{tmp_path / 'other.db'}"
+    assert env.store_line == (
+        f"MLflow store: sqlite:///{tmp_path / 'other.db'} (from MLFLOW_TRACKING_URI)"
+    )
+    both = Overrides(
+        tracking_uri="http://127.0.0.1:5000", environment_tracking_uri="sqlite:///other.db"
+    )
+    assert load_config(path, both).store_line == (
+        "MLflow store: http://127.0.0.1:5000 (from --tracking-uri)"
+    )
+    assert load_config(path).origins == {}  # no overrides: the file as written (the hook's view)
+
+
+def test_a_bad_store_from_the_environment_or_option_is_named_with_the_files_rule(write_config):
+    from {{ cookiecutter.package_name }}.config.model import Overrides
+
+    path = local_config(write_config)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, Overrides(environment_tracking_uri="databricks"))
+    assert str(err.value) == (
+        "environment: MLFLOW_TRACKING_URI: 'databricks' is not a local store; use "
+        "sqlite:///mlflow.db or an http(s):// MLflow server, or unset MLFLOW_TRACKING_URI to "
+        "use mlflow.tracking_uri in evaluation.yaml"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, Overrides(tracking_uri="./mlruns", environment_tracking_uri="databricks"))
+    assert str(err.value).startswith(
+        "command line: --tracking-uri: './mlruns' is not a local store"
+    )
+
+
+def test_dataset_and_agent_options_replace_the_files_values_and_are_checked(
+    write_config, project_copy
+):
+    from {{ cookiecutter.package_name }}.config.model import Overrides
+
+    path = write_config()
+    first = (project_copy / "data" / "eval_dataset.jsonl").read_text().splitlines()[0]
+    (project_copy / "one.jsonl").write_text(first + "\n")
+    config = load_project(
+        path, Overrides(dataset="one.jsonl", agent="endpoints:/my-agent", cwd=project_copy)
+    )
+    assert config.dataset_path == project_copy / "one.jsonl" and config.dataset_table is None
+    assert (config.agent_callable, config.agent_endpoint) == (None, "endpoints:/my-agent")
+    assert config.where("agent.callable") == ("--agent", "command line")
+    (project_copy / "bad.jsonl").write_text('{"inputs": {"query": "ok"}}\nnot json\n')
+    for overrides, expected in (
+        (Overrides(dataset="missing.jsonl"), "command line: --dataset: 'missing.jsonl' is not"),
+        (Overrides(dataset="bad.jsonl"), "command line: --dataset: bad.jsonl:2: invalid JSON"),
+        (
+            Overrides(agent="my agent"),
+            "command line: --agent: 'my agent' is neither module.path:function nor endpoints:/",
+        ),
+    ):
+        overrides = Overrides(**{**vars(overrides), "cwd": project_copy})
+        assert expected in problems_with(path, overrides)
+
+
+def problems_with(path, overrides) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_project(path, overrides)
+    return str(err.value)
+
+
+OWN_AGENT = """
+def predict(question, context, *, tone="plain"):
+    return question
+
+
+def takes_anything(query, **options):
+    return query
+
+
+def by_position(query, /):
+    return query
+
+
+NOT_A_FUNCTION = 3
+"""
+
+
+def test_the_agent_callable_is_imported_and_matched_against_the_inputs(
+    write_config, tmp_path, monkeypatch
+):
+    """check-config's agent check: every problem names agent.callable, the parameter or key and
+    the dataset's records."""
+    from {{ cookiecutter.package_name }}.project import agent_problems
+
+    (tmp_path / "own_agent_for_config_test.py").write_text(OWN_AGENT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def found(reference: str) -> list[str]:
+        config = load_config(write_config(agent__callable=reference))
+        return [str(p) for p in agent_problems(config)]
+
+    where = "evaluation.yaml: agent.callable: own_agent_for_config_test"
+    assert found("own_agent_for_config_test:predict") == [
+        f"{where}:predict needs parameter 'question', which no record of "
+        "data/eval_dataset.jsonl gives in its inputs; add 'question' to the inputs, or give the "
+        "parameter a default",
+        f"{where}:predict needs parameter 'context', which no record of "
+        "data/eval_dataset.jsonl gives in its inputs; add 'context' to the inputs, or give the "
+        "parameter a default",
+        f"{where}:predict has no parameter 'query', which every record of "
+        "data/eval_dataset.jsonl gives in its inputs; rename the parameter or the input key, or "
+        "let the function take **kwargs",
+    ]
+    assert found("own_agent_for_config_test:takes_anything") == []
+    assert "positional-only parameter 'query'" in found("own_agent_for_config_test:by_position")[0]
+    [constant] = found("own_agent_for_config_test:NOT_A_FUNCTION")
+    assert "is not a function: it is of type int" in constant
+    [missing] = found("no_such_agent_module:predict")
+    assert missing.startswith(
+        "evaluation.yaml: agent.callable: 'no_such_agent_module:predict' cannot be imported "
+        "(ModuleNotFoundError: No module named 'no_such_agent_module'); put its module in src/"
+    )
+    assert found("{{ cookiecutter.package_name }}.agent.support_agent:predict") == []
+
+
+def test_missing_expectations_is_not_applicable_or_error(write_config):
+    message = problems(
+        write_config(
+            scorers={"fact_coverage": {"missing_expectations": "skip"}},
+            quality_gates={"fact_coverage": 0.9},
+        )
+    )
+    assert (
+        "scorers.fact_coverage.missing_expectations: 'skip' must be one of "
+        "['not_applicable', 'error']; not_applicable leaves rows without expectations out of "
+        "the gate, error fails it"
+    ) in message
+    config = load_config(
+        write_config(
+            scorers={"fact_coverage": {"missing_expectations": "error"}},
+            quality_gates={"fact_coverage": 0.9},
+        )
+    )
+    assert config.scorer("fact_coverage").options == {"missing_expectations": "error"}
+
+
+def test_missing_expectations_belongs_to_scorers_that_need_them(write_config):
+    message = problems(
+        write_config(scorers={"pii": {"missing_expectations": "error"}}, quality_gates={"pii": 1.0})
+    )
+    assert (
+        "scorers.pii.missing_expectations: not an option of pii; "
+        "pii needs no expectations: it scores every row"
+    ) in message
+
+
+@pytest.mark.parametrize(
+    "phrases, problem",
+    [
+        ([], "lists no phrase"),
+        (["I can't", " ... "], "' ... ' is not a phrase"),
+        (["I can't", 3], "3 is not a phrase"),
+        ("I can't", '"I can\'t" has the wrong type for refusal'),
+    ],
+    ids=["empty", "punctuation", "number", "not-a-list"],
+)
+def test_refusal_phrases_are_a_list_of_text(write_config, phrases, problem):
+    message = problems(
+        write_config(scorers={"refusal": {"phrases": phrases}}, quality_gates={"refusal": 1.0})
+    )
+    assert f"scorers.refusal.phrases: {problem}" in message
+
+
+def test_refusal_phrases_load(write_config):
+    config = load_config(
+        write_config(
+            scorers={"refusal": {"phrases": ["Je ne peux pas"]}}, quality_gates={"refusal": 1.0}
+        )
+    )
+    assert config.scorer("refusal").options == {"phrases": ["Je ne peux pas"]}

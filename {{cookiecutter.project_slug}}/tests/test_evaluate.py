@@ -205,3 +205,211 @@ def test_two_agent_versions_in_one_process_keep_their_own_prompt(project_copy, m
     short, full = candidate.predict_fn(query=query), baseline.predict_fn(query=query)
     assert len(short) < len(full)
     assert candidate.predict_fn(query=query) == short  # the baseline did not change the candidate
+
+
+def run_cli_with(env: dict, *args, cwd):
+    """The CLI with extra environment variables (PYTHONPATH extended, not replaced)."""
+    import os
+
+    merged = {**os.environ, **env}
+    if "PYTHONPATH" in env and os.environ.get("PYTHONPATH"):
+        merged["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], os.environ["PYTHONPATH"]])
+    return subprocess.run(
+        [sys.executable, "-m", PACKAGE, *args],
+        cwd=cwd,
+        env=merged,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_evaluate_runs_once_on_another_store_and_dataset_and_says_which(project_copy):
+    """MLFLOW_TRACKING_URI is honoured (no mlflow.db appears) and --dataset replaces
+    dataset.path for this run; --tracking-uri wins over the variable."""
+    offline(project_copy / "evaluation.yaml")
+    lines = (PROJECT / "data" / "eval_dataset.jsonl").read_text().splitlines()[:2]
+    (project_copy / "two.jsonl").write_text("\n".join(lines) + "\n")
+    env = {"MLFLOW_TRACKING_URI": "sqlite:///other.db"}  # relative: from the working directory
+    done = run_cli_with(env, "evaluate", "--dataset", "two.jsonl", cwd=project_copy)
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"MLflow store: sqlite:///{project_copy / 'other.db'} (from MLFLOW_TRACKING_URI)\n" in (
+        done.stderr
+    )
+    assert (project_copy / "other.db").is_file() and not (project_copy / "mlflow.db").exists()
+    assert json.loads((project_copy / "reports" / "gates.json").read_text())["rows"] == 2
+    option = run_cli_with(
+        env, "check-config", "--tracking-uri", "sqlite:///third.db", cwd=project_copy
+    )
+    assert option.returncode == 0, option.stderr
+    assert f"MLflow store: sqlite:///{project_copy / 'third.db'} (from --tracking-uri)" in (
+        option.stdout
+    )
+
+
+def test_one_off_options_and_the_environment_are_checked_before_anything_runs(project_copy):
+    offline(project_copy / "evaluation.yaml")
+    for env, args, expected in (
+        (
+            {"MLFLOW_TRACKING_URI": "databricks"},
+            [],
+            "error: environment: MLFLOW_TRACKING_URI: 'databricks' is not a local store",
+        ),
+        ({}, ["--dataset", "nope.jsonl"], "error: command line: --dataset: 'nope.jsonl' is not"),
+        ({}, ["--agent", "predict"], "error: command line: --agent: 'predict' is neither"),
+        (
+            {},
+            ["--agent", "no_such_module:predict"],
+            "error: command line: --agent: 'no_such_module:predict' cannot be imported",
+        ),
+    ):
+        done = run_cli_with(env, "evaluate", *args, cwd=project_copy)
+        assert done.returncode == 2 and expected in done.stderr, (args, done.stderr[-2000:])
+    assert not (project_copy / "mlflow.db").exists() and not (project_copy / "reports").exists()
+
+
+OWN_AGENT = """
+def predict(question):
+    return "Our refund window is 30 days."
+
+
+def answer(query, **options):
+    return "Our refund window is 30 days."
+"""
+
+
+def test_check_config_imports_an_own_agent_and_matches_its_parameters(project_copy, tmp_path):
+    """An own agent's module on the import path: check-config imports agent.callable and
+    checks its parameters against the dataset's inputs; evaluate runs the same check."""
+    offline(project_copy / "evaluation.yaml")
+    folder = tmp_path / "own"
+    folder.mkdir()
+    (folder / "own_agent_for_cli_test.py").write_text(OWN_AGENT)
+    raw = yaml.safe_load((project_copy / "evaluation.yaml").read_text())
+    env = {"PYTHONPATH": str(folder)}
+
+    def check(callable_: str, command: str = "check-config"):
+        raw["agent"]["callable"] = callable_
+        (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        return run_cli_with(env, command, cwd=project_copy)
+
+    mismatch = check("own_agent_for_cli_test:predict")
+    assert mismatch.returncode == 2
+    assert (
+        "error: evaluation.yaml: agent.callable: own_agent_for_cli_test:predict needs parameter "
+        "'question', which no record of data/eval_dataset.jsonl gives in its inputs"
+    ) in mismatch.stderr
+    assert "has no parameter 'query', which every record of data/eval_dataset.jsonl" in (
+        mismatch.stderr
+    )
+    assert check("own_agent_for_cli_test:predict", "evaluate").returncode == 2
+    assert not (project_copy / "reports").exists()
+    missing = check("own_agent_not_there:predict")
+    assert missing.returncode == 2
+    assert "agent.callable: 'own_agent_not_there:predict' cannot be imported" in missing.stderr
+    fits = check("own_agent_for_cli_test:answer")
+    assert fits.returncode == 0, fits.stderr
+    assert "Agent: own_agent_for_cli_test:answer (agent.callable) imports" in fits.stdout
+
+
+def dataset_records() -> list[dict]:
+    text = (PROJECT / "data" / "eval_dataset.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def gate_named(project, name: str) -> dict:
+    report = json.loads((project / "reports" / "gates.json").read_text())
+    return next(g for g in report["gates"] if g["gate"] == name)
+
+
+def test_a_failed_gate_names_its_failing_rows_in_every_report_and_on_the_terminal(project_copy):
+    from test_quality_gates import Report, table_rows
+
+    from {{ cookiecutter.package_name }}.reporting import literal
+
+    raw = offline(project_copy / "evaluation.yaml")
+    raw["scorers"]["strict_length"] = {"type": "length", "max_length": 20}
+    raw["quality_gates"]["strict_length"] = 1.0
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    done = run_cli_with({"COLUMNS": "400"}, "evaluate", cwd=project_copy)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    records, gate = dataset_records(), gate_named(project_copy, "strict_length")
+    rows = gate["failing_rows"]  # every answer is longer than 20 characters
+    assert len(rows) == 5 and gate["more_failing_rows"] == len(records) - 5
+    queries = {r["inputs"]["query"] or "(empty)" for r in records}
+    assert all(r["shown"] == "no" and r["input"] in queries for r in rows)
+    assert all(r["rationale"].endswith("exceeds the maximum (20 chars)") for r in rows)
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow.db'}")
+    report = json.loads((project_copy / "reports" / "gates.json").read_text())
+    run = mlflow.get_run(report["run_id"])
+    traces = mlflow.search_traces(run_id=run.info.run_id, locations=[run.info.experiment_id])
+    answers = dict(zip(traces["trace_id"], traces["response"], strict=True))
+    for row in rows:  # the trace's own answer, its start; a link that opens that trace
+        assert " ".join(answers[row["trace_id"]].split()).startswith(row["answer"].rstrip("\u2026"))
+        assert row["trace_url"].endswith(f"/traces?selectedEvaluationId={row['trace_id']}")
+
+    lines = (project_copy / "reports" / "gates.md").read_text().splitlines()
+    start = lines.index("### `strict_length`: failing rows, worst first")
+    cells = [line.strip("| ").split(" | ") for line in lines[start + 4 : start + 9]]
+    assert [c[1] for c in cells] == [literal(r["input"]) for r in rows]  # as written
+    assert [c[4] for c in cells] == [f"[open]({r['trace_url']})" for r in rows]
+    assert lines[start + 10].startswith(f"and {len(records) - 5} more ([the run](")
+    page = Report((project_copy / "reports" / "gates.html").read_text())
+    after = page.after("h3", "strict_length: failing rows, worst first")
+    assert [b[1] for b in after if b[0] == "a"][:5] == [r["trace_url"] for r in rows]
+    assert [b[1] for b in after if b[0] == "td"][1:25:5] == [r["input"] for r in rows]
+    shown = table_rows(done.stdout.splitlines(), "strict_length: failing rows, worst first")
+    assert [(c[0], c[2], c[3]) for c in shown] == [
+        (str(n), r["input"], r["answer"]) for n, r in enumerate(rows, start=1)
+    ]
+    assert f"  #1 trace: {rows[0]['trace_url']}" in done.stdout.splitlines()
+    assert f"  and {len(records) - 5} more" in done.stdout
+
+
+def test_a_judge_that_needs_expectations_is_not_called_on_rows_without_them(
+    project_copy, monkeypatch
+):
+    """correctness on the shipped dataset, whose edge-case rows carry no expected facts: they
+    are not applicable (no judge call, not an error) unless missing_expectations: error."""
+    from llm_test_double import LlmTestDouble
+
+    raw = offline(project_copy / "evaluation.yaml")
+    raw["judge"] = {"model": "openai:/test-judge", "cache": True, "cache_dir": ".judge-cache"}
+    raw["scorers"]["correctness"] = {}
+    raw["quality_gates"]["correctness"] = 0.9
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    records = dataset_records()
+    needs = {"expected_facts", "expected_response"}
+    without = [r for r in records if not needs & set(r.get("expectations", {}))]
+    having = len(records) - len(without)
+    assert without and having
+    with LlmTestDouble() as double:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        monkeypatch.setenv("OPENAI_API_BASE", double.base_url)
+        done = run_cli("evaluate", cwd=project_copy)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        gate = gate_named(project_copy, "correctness")
+        assert gate["passed"] and gate["rows_scored"] == gate["rows_applicable"] == having
+        assert gate["rows_not_applicable"] == len(without) and gate["rows_errored"] == 0
+        assert double.counts["judge"] == having  # not one call for a row it does not apply to
+        md = (project_copy / "reports" / "gates.md").read_text().splitlines()
+        [row] = [line.split(" | ") for line in md if line.startswith("| `correctness` |")]
+        assert row[3] == f"{having}/{having} ({len(without)} not applicable)"
+
+        raw["scorers"]["correctness"] = {"missing_expectations": "error"}
+        (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        done = run_cli("evaluate", "--no-judge-cache", cwd=project_copy)
+        assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+        gate = gate_named(project_copy, "correctness")
+        assert gate["rows_errored"] == len(without) and gate["rows_applicable"] == len(records)
+        assert double.counts["judge"] == 2 * having  # still no call for them: they are errors
+    assert len(gate["failing_rows"]) + gate["more_failing_rows"] == len(without)
+    assert {r["input"] for r in gate["failing_rows"]} <= {
+        r["inputs"]["query"] or "(empty)" for r in without
+    }
+    assert all(
+        r["shown"] == "error" and r["rationale"].endswith("missing_expectations: error)")
+        for r in gate["failing_rows"]
+    )

@@ -3,12 +3,18 @@
 from html.parser import HTMLParser
 
 from {{ cookiecutter.package_name }}.evaluation.quality_gates import (
+    FAILING_ROWS_SHOWN,
     GateResult,
     decide_gates,
     numeric,
     rows_from_assessments,
 )
-from {{ cookiecutter.package_name }}.evaluation.report import GateReport, to_html, to_markdown
+from {{ cookiecutter.package_name }}.evaluation.report import (
+    GateReport,
+    print_table,
+    to_html,
+    to_markdown,
+)
 
 
 def feedback(name, value=None, error=None):
@@ -185,3 +191,231 @@ def test_an_aborted_run_says_so_first():
         "",
         "**The run was aborted**: the judge endpoint went down.",
     ]
+
+
+# --- Failing rows and rows a scorer does not apply to --------------------------------------
+
+
+def scored(name, value=None, rationale=None, error=None):
+    """A feedback as a trace's assessments list it, with its rationale."""
+    return {**feedback(name, value, error), "rationale": rationale}
+
+
+def coverage_rows():
+    """Eight rows of a fraction scorer: one error, values from 0.0 to 1.0, a query each."""
+    values = [1.0, 0.2, 0.5, 0.0, None, 0.9, 0.1, 0.3]
+    traces = []
+    for i, value in enumerate(values):
+        score = (
+            scored("coverage", error="judge timed out")
+            if value is None
+            else scored("coverage", value, f"covers {value:.0%}")
+        )
+        traces.append(
+            (f"tr-{i}", "OK", [score], {"query": f"question {i}"}, f"answer {i} " + "x" * 300)
+        )
+    return rows_from_assessments(traces, {"coverage"})
+
+
+def link(trace_id):
+    return f"http://ui/traces/{trace_id}"
+
+
+def test_a_failed_gate_lists_its_failing_rows_worst_first_and_counts_the_rest():
+    [gate] = decide_gates(
+        {"coverage": 0.8}, {"coverage/mean": 0.43}, coverage_rows(), {"coverage": 8}, 8, link
+    )
+    assert not gate.passed and FAILING_ROWS_SHOWN == 5
+    # errors first, then the lowest values; rows at or above the threshold are not failing
+    assert [r.trace_id for r in gate.failing_rows] == ["tr-4", "tr-3", "tr-6", "tr-1", "tr-7"]
+    assert gate.more_failing_rows == 1  # tr-2 (0.5); tr-0 (1.0) and tr-5 (0.9) pass
+    error, lowest = gate.failing_rows[:2]
+    assert (error.value, error.shown, error.rationale) == (None, "error", "judge timed out")
+    assert (lowest.value, lowest.shown, lowest.rationale) == (0.0, "0.000", "covers 0%")
+    assert lowest.input == "question 3" and lowest.trace_url == "http://ui/traces/tr-3"
+    assert lowest.answer.startswith("answer 3 xxx") and len(lowest.answer) == 100
+    assert lowest.answer.endswith("\u2026")  # the start of the answer, marked as cut
+    assert gate.as_dict()["failing_rows"][0]["trace_url"] == "http://ui/traces/tr-4"
+
+
+def test_a_passed_gate_lists_no_rows():
+    [gate] = decide_gates(
+        {"coverage": 0.0}, {"coverage/mean": 0.5}, coverage_rows()[:4], {"coverage": 4}, 4
+    )
+    assert gate.passed and gate.failing_rows == [] and gate.more_failing_rows == 0
+
+
+def test_yes_no_failures_show_the_word_and_failed_predictions_are_listed():
+    traces = [
+        ("a", "OK", [scored("safety", "no", "unsafe advice")], {"q": "x", "n": 2}, "bad"),
+        ("b", "ERROR", [], {"query": ""}, None),
+        ("c", "OK", [scored("safety", "yes", "fine")], {"query": "ok"}, "good"),
+    ]
+    [gate] = decide_gates(
+        {"safety": 1.0},
+        {"safety/mean": 0.5},
+        rows_from_assessments(traces, {"safety"}),
+        {"safety": 3},
+        3,
+    )
+    shown = [(r.trace_id, r.shown, r.input) for r in gate.failing_rows]
+    assert shown == [("b", "agent failed", "(empty)"), ("a", "no", '{"n": 2, "q": "x"}')]
+    assert gate.failing_rows[0].trace_url is None  # no UI address known: the id is shown
+
+
+def test_rows_a_scorer_does_not_apply_to_are_neither_scored_nor_failing():
+    traces = [
+        ("a", "OK", [scored("facts", 1.0), expectation("expected_facts", ["x"])], {"q": "a"}, ""),
+        ("b", "OK", [], {"q": "b"}, ""),  # no expectations: not applicable
+        ("c", "OK", [expectation("expected_facts", ["y"])], {"q": "c"}, ""),  # left unscored
+    ]
+    data = rows_from_assessments(traces, {"facts"})
+    assert [r.expectations for r in data] == [{"expected_facts"}, set(), {"expected_facts"}]
+    data[1].not_applicable = {"facts"}
+    [gate] = decide_gates({"facts": 1.0}, {"facts/mean": 1.0}, data, {"facts": 2}, 3)
+    assert not gate.passed and gate.rows_not_applicable == 1 and gate.rows_scored == 1
+    assert [(r.trace_id, r.shown) for r in gate.failing_rows] == [("c", "not scored")]
+    data[2].values["facts"] = [1.0]  # once every applicable row is scored, the gate passes
+    [gate] = decide_gates({"facts": 1.0}, {"facts/mean": 1.0}, data, {"facts": 2}, 3)
+    assert gate.passed and gate.rows_not_applicable == 1 and gate.failing_rows == []
+
+
+class Report(HTMLParser):
+    """An HTML report as blocks in order: (tag, text) for headings, paragraphs and table cells,
+    and (tag, text, href) for links."""
+
+    BLOCKS = ("h2", "h3", "p", "td", "th", "li")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.blocks, self._open = [], None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self._open = [tag, ""]
+            self.blocks.append(self._open)
+        elif tag == "a":
+            self.blocks.append(("a", dict(attrs)["href"]))
+
+    def handle_endtag(self, tag):
+        if self._open and tag == self._open[0]:
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[1] += data
+
+    def after(self, tag: str, text: str) -> list:
+        """The blocks after the first `tag` whose text is `text`."""
+        start = next(i for i, b in enumerate(self.blocks) if list(b) == [tag, text])
+        return [tuple(b) for b in self.blocks[start + 1 :]]
+
+
+def failing_report(**changes) -> GateReport:
+    gates = decide_gates(
+        {"coverage": 0.8}, {"coverage/mean": 0.43}, coverage_rows(), {"coverage": 8}, 8, link
+    )
+    return gate_report(gates=gates, **changes)
+
+
+def test_reports_list_the_failing_rows_in_markdown_and_html():
+    report = failing_report()
+    [gate] = report.gates
+    lines = to_markdown(report).splitlines()
+    start = lines.index("### `coverage`: failing rows, worst first")
+    table = [line.split(" | ") for line in lines[start + 2 : start + 9]]
+    assert table[0] == ["| Value", "Input", "Answer", "Rationale", "Trace |"]
+    rows = table[2:]
+    assert [r[0] for r in rows] == ["| **error**", "| 0.000", "| 0.100", "| 0.200", "| 0.300"]
+    assert [r[1] for r in rows] == [f"question {i}" for i in (4, 3, 6, 1, 7)]
+    assert rows[1][4] == "[open](http://ui/traces/tr-3) |"
+    assert lines[start + 9 : start + 11] == [
+        "",
+        "and 1 more ([the run](http://127.0.0.1:5000/#/experiments/1/runs/r1))",
+    ]
+    page = Report(to_html(report))
+    after = page.after("h3", "coverage: failing rows, worst first")
+    headers, cells = after[:5], after[5:]
+    assert [text for _, text in headers] == ["Value", "Input", "Answer", "Rationale", "Trace"]
+    first = cells[:6]  # five cells, the last holding the trace link
+    assert first[:5] == [
+        ("td", "error"),
+        ("td", "question 4"),
+        ("td", gate.failing_rows[0].answer),
+        ("td", "judge timed out"),
+        ("td", "open"),
+    ]
+    assert first[5] == ("a", "http://ui/traces/tr-4")
+    assert [b for b in cells if b[0] == "a"] == [
+        ("a", f"http://ui/traces/{r.trace_id}") for r in gate.failing_rows
+    ] + [("a", "http://127.0.0.1:5000/#/experiments/1/runs/r1")]
+    assert ("p", "and 1 more (the run)") in cells
+
+
+def test_the_gate_row_counts_rows_not_applicable():
+    gate = GateResult("facts", "facts/mean", 0.9, 1.0, 12, 12, 0, True, "ok", 5)
+    page = Page(to_html(gate_report(gates=[gate])))
+    assert page.cells[6:12] == ["facts", "0.900", "1.000", "12/12 (5 not applicable)", "PASS", "ok"]
+
+
+def test_text_from_the_run_cannot_make_links_or_markup_in_the_reports():
+    report = failing_report()
+    row = report.gates[0].failing_rows[0]
+    row.answer = "Click [here](javascript:alert(1)) for **free** `code`"
+    row.rationale = "[/bold] closes nothing"
+    page = Report(to_html(report))
+    links = [b[1] for b in page.blocks if b[0] == "a"]
+    assert all(href.startswith("http://") for href in links)
+    cells = page.after("h3", "coverage: failing rows, worst first")
+    assert cells[7:9] == [("td", row.answer), ("td", row.rationale)]  # as written
+    lines = to_markdown(report).splitlines()
+    first = lines[lines.index("### `coverage`: failing rows, worst first") + 4].split(" | ")
+    assert first[2:4] == [  # escaped, so GitHub shows it as written too
+        r"Click \[here\](javascript:alert(1)) for \*\*free\*\* \`code\`",
+        r"\[/bold\] closes nothing",
+    ]
+
+
+def terminal(report: GateReport) -> list[str]:
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    print_table(report, Console(file=out, width=220, color_system=None))
+    return out.getvalue().splitlines()
+
+
+def table_rows(lines: list[str], title: str) -> list[list[str]]:
+    """The body rows of the rich table titled `title`, as cell texts."""
+    start = next(i for i, line in enumerate(lines) if line.strip() == title)
+    rows = []
+    for line in lines[start + 4 :]:
+        if not line.startswith("\u2502"):
+            break
+        rows.append([cell.strip() for cell in line.strip("\u2502").split("\u2502")])
+    return rows
+
+
+def test_the_terminal_lists_the_failing_rows_with_their_trace_links():
+    report = failing_report()
+    report.gates[0].failing_rows[1].rationale = "[/bold] is not markup here"
+    lines = terminal(report)
+    rows = table_rows(lines, "coverage: failing rows, worst first")
+    assert [r[:3] for r in rows] == [
+        ["1", "error", "question 4"],
+        ["2", "0.000", "question 3"],
+        ["3", "0.100", "question 6"],
+        ["4", "0.200", "question 1"],
+        ["5", "0.300", "question 7"],
+    ]
+    assert rows[1][4] == "[/bold] is not markup here"
+    links = [line.strip() for line in lines if line.strip().startswith("#")]
+    assert links == [
+        f"#{n} trace: http://ui/traces/{r.trace_id}"
+        for n, r in enumerate(report.gates[0].failing_rows, start=1)
+    ]
+    assert "  and 1 more (every row is in the MLflow run)" in lines
+    gates = table_rows(lines, "Quality gates (run r1)")
+    assert gates[0][:5] == ["coverage", "0.800", "0.430", "7/8", "FAIL"]

@@ -131,3 +131,51 @@ def test_the_checkpoint_leaves_everything_in_the_store_file(tmp_path):
     runtime.checkpoint_sqlite_stores()
     assert rows_in_a_copy("after.db") == 1
     writer.close()
+
+
+def test_each_store_is_announced_once_with_where_it_was_chosen(monkeypatch, capsys, tmp_path):
+    import dataclasses
+
+    monkeypatch.setattr(runtime, "_ANNOUNCED", set())
+    config = dataclasses.replace(
+        load_config(PROJECT / "evaluation.yaml"),
+        tracking_uri=f"sqlite:///{tmp_path / 'other.db'}",
+        origins={"mlflow.tracking_uri": "MLFLOW_TRACKING_URI"},
+    )
+    runtime.apply_environment(config)
+    runtime.apply_environment(config)  # compare opens the store once per side: said once
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout keeps what the command reports
+    assert captured.err == (
+        f"MLflow store: sqlite:///{tmp_path / 'other.db'} (from MLFLOW_TRACKING_URI)\n"
+    )
+
+
+def test_the_environments_store_is_the_one_opened(write_config, monkeypatch, tmp_path):
+    """MLFLOW_TRACKING_URI reaches connect through the commands' loader: no mlflow.db appears
+    in the project, and the store line names the variable."""
+    import mlflow
+
+    from {{ cookiecutter.package_name }}.command_parts import load
+
+    path = write_config(  # a local store, whichever target the project was generated for
+        target="local",
+        mlflow__tracking_uri="sqlite:///mlflow.db",
+        mlflow__experiment="x",
+        agent__prompt__name="p",
+        judge__model="none",
+        scorers={"pii": {}},
+        quality_gates={"pii": 1.0},
+    )
+    saved = os.environ.get("MLFLOW_TRACKING_URI")  # None: set_tracking_uri(None) unsets it
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    try:
+        config = load(path)
+        runtime.connect(config)
+        assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    finally:
+        mlflow.set_tracking_uri(saved)
+    assert (tmp_path / "elsewhere.db").is_file()
+    assert not (path.parent / "mlflow.db").exists()
+    assert config.store_line.endswith("elsewhere.db (from MLFLOW_TRACKING_URI)")

@@ -1,11 +1,13 @@
-"""What every command shares: the --config and --reports options, the exit codes, `fail` and
-loading the config. Each journey's commands.py imports these; cli.py only assembles the group.
+"""What every command shares: the --config, --reports and one-run options, the exit codes,
+`fail` and loading the config. Each journey's commands.py imports these; cli.py only assembles
+the group.
 
 Exit codes, for CI: 0 every gate passed, 1 a gate failed, 2 a config or infrastructure error.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +21,27 @@ config_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Path to evaluation.yaml (default: the nearest one from the current folder up).",
+)
+
+
+# One-run overrides of evaluation.yaml, checked by its rules (config/loader.py apply_overrides).
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    metavar="URI",
+    default=None,
+    help="MLflow store for this run (default: MLFLOW_TRACKING_URI, else mlflow.tracking_uri).",
+)
+dataset_option = click.option(
+    "--dataset",
+    metavar="PATH",
+    default=None,
+    help="JSON Lines records to evaluate instead of dataset.path (or dataset.table).",
+)
+agent_option = click.option(
+    "--agent",
+    metavar="MODULE:FUNCTION|endpoints:/NAME",
+    default=None,
+    help="Agent to evaluate instead of agent.callable or agent.endpoint.",
 )
 
 
@@ -48,11 +71,30 @@ def exit_with(passed: bool) -> None:
     sys.exit(EXIT_PASS if passed else EXIT_GATE_FAILED)
 
 
-def load(config_path: Path | None):
+def load(
+    config_path: Path | None,
+    tracking_uri: str | None = None,
+    dataset: str | None = None,
+    agent: str | None = None,
+    check_agent: bool = False,
+):
+    """The project's config for this command: evaluation.yaml, then MLFLOW_TRACKING_URI and
+    the command's one-run options over it; exit 2 listing every problem. `check_agent` also
+    imports the agent callable and checks its parameters against the dataset's inputs."""
     from .config import ConfigError, find_config
-    from .project import load_project
+    from .config.model import TRACKING_URI_ENV, Overrides
+    from .project import agent_problems, load_project
 
+    overrides = Overrides(
+        tracking_uri=tracking_uri,
+        environment_tracking_uri=os.environ.get(TRACKING_URI_ENV),
+        dataset=dataset,
+        agent=agent,
+    )
     try:
-        return load_project(config_path or find_config())
+        config = load_project(config_path or find_config(), overrides)
+        if check_agent and (problems := agent_problems(config)):
+            raise ConfigError(problems)
     except ConfigError as err:
         fail(str(err))
+    return config

@@ -43,6 +43,21 @@ HEADINGS = {"h2": "##", "h3": "###", "h4": "####"}
 
 # --- Markdown -------------------------------------------------------------------------------
 
+MARKUP = re.compile(r"([\\`*_\[\]])")
+
+
+def literal(text) -> str:
+    """Text shown as written (an input, an answer, a rationale): the characters Markdown reads
+    as markup are escaped, so GitHub and inline_html both show them as they are. Table cells
+    escape `|` themselves."""
+    return MARKUP.sub(r"\\\1", str(text))
+
+
+def clip(text, limit: int) -> str:
+    """User text on one line, cut to `limit` characters with an ellipsis, shown as written."""
+    flat = " ".join(str(text).split())
+    return literal(flat[: limit - 1] + "…" if len(flat) > limit else flat)
+
 
 def markdown(blocks: list[Block], chart_text: Callable[[Chart], str]) -> str:
     """The blocks as Markdown; `chart_text` says what stands for a chart (a PNG has no place
@@ -85,15 +100,20 @@ CODE = re.compile(r"`([^`]+)`")
 LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 BOLD = re.compile(r"\*\*([^*]+)\*\*")
 ITALIC = re.compile(r"\*([^*]+)\*")
+ESCAPED = re.compile(r"\\([\\`*_\[\]])")  # \* and the like: the character itself
+HIDDEN = 0xE000  # escaped characters wait in the private-use area while the markup is read
+UNHIDE = re.compile("[\ue000-\ue0ff]")
 
 
 def inline_html(text: str) -> str:
     """The little Markdown the blocks use (code, links, bold, italics), escaped first."""
     out = html.escape(str(text), quote=True)
+    out = ESCAPED.sub(lambda m: chr(HIDDEN + ord(m.group(1))), out)
     out = CODE.sub(r"<code>\1</code>", out)
     out = LINK.sub(r'<a href="\2">\1</a>', out)
     out = BOLD.sub(r"<strong>\1</strong>", out)
-    return ITALIC.sub(r"<em>\1</em>", out)
+    out = ITALIC.sub(r"<em>\1</em>", out)
+    return UNHIDE.sub(lambda m: chr(ord(m.group()) - HIDDEN), out)
 
 
 def html_document(title: str, blocks: list[Block], chart_html: Callable[[Chart], str]) -> str:

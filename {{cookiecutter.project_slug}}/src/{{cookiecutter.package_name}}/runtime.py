@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from .config import EvalConfig
@@ -73,9 +74,30 @@ def check_mlflow_version() -> str:
 
 
 def apply_environment(config: EvalConfig) -> None:
+    """Set up the process for the config's MLflow store: the offline defaults, and one line on
+    stderr saying which store it is and where that was chosen (every command that opens the
+    store calls this first)."""
+    apply_offline_defaults()
+    announce_store(config)
+
+
+def apply_offline_defaults() -> None:
     """Environment MLflow reads at import or call time; the user's own settings win."""
     for key, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+_ANNOUNCED: set[str] = set()  # store lines this process has printed
+
+
+def announce_store(config: EvalConfig) -> None:
+    """`MLflow store: <uri> (from <where>)` on stderr, once per process and store, so a user
+    sees where the runs go (the environment's MLFLOW_TRACKING_URI included) and stdout keeps
+    only what the command reports."""
+    line = config.store_line
+    if line not in _ANNOUNCED:
+        _ANNOUNCED.add(line)
+        print(line, file=sys.stderr, flush=True)
 
 
 SQLITE_PREFIX = "sqlite:///"
@@ -154,6 +176,6 @@ def connect(config: EvalConfig):
         experiment = mlflow.set_experiment(config.experiment)
     except Exception as err:  # any store failure is infrastructure, not a gate result
         raise InfrastructureError(
-            f"cannot open experiment {config.experiment!r} at {config.tracking_uri}: {err}"
+            f"cannot open experiment {config.experiment!r} ({config.store_line}): {err}"
         ) from err
     return mlflow, experiment

@@ -7,7 +7,9 @@ validate against it without paying for `import mlflow`.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .vocabulary import SCORER_EXPECTATIONS, SCORER_KINDS
 
@@ -17,6 +19,13 @@ EXPECTATION_KEYS = frozenset({"expected_facts", "expected_response", "should_ref
 
 # Which rows a scorer can score: all of them, or only rows carrying certain expectations.
 ALL_ROWS: tuple[str, ...] = ()
+
+# An option of every scorer that needs expectations, read by this project (never passed to
+# MLflow): what a row without them is. "not_applicable" (the default): the scorer is not run on
+# it, no judge is called, and its gate is decided on the rows that have them. "error": the row
+# is scored as an error, so the gate fails (for a dataset where every row must carry them).
+MISSING_EXPECTATIONS = "missing_expectations"
+MISSING_EXPECTATIONS_CHOICES = ("not_applicable", "error")
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,7 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         "yes/no",
         "the agent refuses exactly when the row expects a refusal",
         applies_if_any=("should_refuse",),
+        options={"phrases": list},  # what a refusal starts with (code_scorers.REFUSAL_PHRASES)
     ),
 }
 
@@ -117,10 +127,30 @@ def _with_kinds() -> dict[str, ScorerSpec]:
             raise RuntimeError(
                 f"scorer_catalog.py and vocabulary.json disagree on {name}'s expectations"
             )
-    return {name: replace(_DETAILS[name], kind=kind) for name, kind in SCORER_KINDS.items()}
+    specs = {name: replace(_DETAILS[name], kind=kind) for name, kind in SCORER_KINDS.items()}
+    return {
+        name: replace(spec, options={**spec.options, MISSING_EXPECTATIONS: str})
+        if spec.applies_if_any
+        else spec
+        for name, spec in specs.items()
+    }
 
 
 SCORERS: dict[str, ScorerSpec] = _with_kinds()
+
+
+def missing_expectations(options: Mapping[str, Any]) -> str:
+    """What a row without the scorer's expectations is: "not_applicable" or "error"."""
+    return options.get(MISSING_EXPECTATIONS) or "not_applicable"
+
+
+def counts_row(kind: str, options: Mapping[str, Any], expectations: Collection[str]) -> bool:
+    """Whether a row carrying these expectation keys counts for a scorer (and its gate): every
+    row, unless the scorer needs expectations the row lacks and leaves such rows out."""
+    keys = SCORERS[kind].applies_if_any
+    if not keys or missing_expectations(options) == "error":
+        return True
+    return any(key in expectations for key in keys)
 
 
 def llm_scorer_types() -> list[str]:

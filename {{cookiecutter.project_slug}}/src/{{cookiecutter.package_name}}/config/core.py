@@ -7,7 +7,12 @@ import difflib
 import re
 from typing import Any
 
-from ..scorer_catalog import EXPECTATION_KEYS, SCORERS
+from ..scorer_catalog import (
+    EXPECTATION_KEYS,
+    MISSING_EXPECTATIONS,
+    MISSING_EXPECTATIONS_CHOICES,
+    SCORERS,
+)
 from ..vocabulary import JOURNEYS, TARGETS
 from .checker import Checker
 from .model import EvalConfig, ScorerConfig
@@ -106,20 +111,8 @@ def check_target_and_store(c: Checker) -> tuple[str, str, str]:
         c.problem("target", f"{target!r} is not a target", f"use one of {list(TARGETS)}", target)
         target = "local"
     tracking_uri = c.text("mlflow.tracking_uri", DEFAULT_TRACKING_URI[target]) or ""
-    if target == "databricks" and not tracking_uri.startswith("databricks"):
-        c.problem(
-            "mlflow.tracking_uri",
-            f"{tracking_uri!r} must be 'databricks' (or databricks://<profile>) "
-            "for target databricks",
-            value=tracking_uri,
-        )
-    if target == "local" and not tracking_uri.startswith(("sqlite:///", "http://", "https://")):
-        c.problem(
-            "mlflow.tracking_uri",
-            f"{tracking_uri!r} is not a local store",
-            "use sqlite:///mlflow.db or an http(s):// MLflow server",
-            tracking_uri,
-        )
+    if wrong := store_problem(target, tracking_uri):
+        c.problem("mlflow.tracking_uri", *wrong, tracking_uri)
     experiment = c.text("mlflow.experiment") or ""
     if experiment and target == "databricks" and not experiment.startswith("/"):
         c.problem(
@@ -128,6 +121,18 @@ def check_target_and_store(c: Checker) -> tuple[str, str, str]:
             value=experiment,
         )
     return target, tracking_uri, experiment
+
+
+def store_problem(target: str, uri: str) -> tuple[str, str] | None:
+    """(problem, fix) when the tracking URI cannot be the target's store, wherever it was set."""
+    if target == "databricks" and not uri.startswith("databricks"):
+        return f"{uri!r} must be 'databricks' (or databricks://<profile>) for target databricks", ""
+    if target == "local" and not uri.startswith(("sqlite:///", "http://", "https://")):
+        return (
+            f"{uri!r} is not a local store",
+            "use sqlite:///mlflow.db or an http(s):// MLflow server",
+        )
+    return None
 
 
 def check_agent(c: Checker) -> tuple[str | None, str | None]:
@@ -260,11 +265,27 @@ def check_scorer(c: Checker, name: Any, options: Any, judge: str) -> ScorerConfi
         hint = f"did you mean '{close[0]}'? " if close else ""
         c.problem(where, f"unknown scorer {kind!r}", f"{hint}choose from {sorted(SCORERS)}", kind)
         return None
+    check_options(c, where, kind, options)
+    if spec.needs_judge and judge == "none":
+        c.problem(
+            where,
+            f"{kind} is an LLM judge but judge.model is 'none'",
+            "set judge.model (databricks or provider:/model) or remove the scorer",
+            kind,
+        )
+    return ScorerConfig(name, kind, options)
+
+
+def check_options(c: Checker, where: str, kind: str, options: dict) -> None:
+    """A scorer's options: known to its type, of the right type, with usable values."""
+    spec = SCORERS[kind]
     for key, value in options.items():
         expected = spec.options.get(key)
         if expected is None:
-            allowed = sorted(spec.options) or "none"
-            c.problem(f"{where}.{key}", f"not an option of {kind}", f"options: {allowed}", value)
+            allowed = f"options: {sorted(spec.options) or 'none'}"
+            if key == MISSING_EXPECTATIONS:
+                allowed = f"{kind} needs no expectations: it scores every row"
+            c.problem(f"{where}.{key}", f"not an option of {kind}", allowed, value)
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             c.problem(f"{where}.{key}", f"{value!r} has the wrong type for {kind}", value=value)
     for key in spec.required_options:
@@ -281,14 +302,27 @@ def check_scorer(c: Checker, name: Any, options: Any, judge: str) -> ScorerConfi
             )
     if kind == "length":
         check_length(c, where, options)
-    if spec.needs_judge and judge == "none":
+    mode = options.get(MISSING_EXPECTATIONS)
+    if isinstance(mode, str) and mode not in MISSING_EXPECTATIONS_CHOICES:
         c.problem(
-            where,
-            f"{kind} is an LLM judge but judge.model is 'none'",
-            "set judge.model (databricks or provider:/model) or remove the scorer",
-            kind,
+            f"{where}.{MISSING_EXPECTATIONS}",
+            f"{mode!r} must be one of {list(MISSING_EXPECTATIONS_CHOICES)}",
+            "not_applicable leaves rows without expectations out of the gate, error fails it",
+            mode,
         )
-    return ScorerConfig(name, kind, options)
+    phrases = options.get("phrases")
+    if isinstance(phrases, list) and (not phrases or not all(map(is_phrase, phrases))):
+        bad = next((p for p in phrases if not is_phrase(p)), None)
+        c.problem(
+            f"{where}.phrases",
+            f"{bad!r} is not a phrase" if phrases else "lists no phrase",
+            'list what a refusal starts with, as text, e.g. ["I can\'t", "I cannot"]',
+            phrases,
+        )
+
+
+def is_phrase(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.search(r"\w", value))
 
 
 def check_length(c: Checker, where: str, options: dict) -> None:

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..scorer_catalog import SCORERS
+from .problems import CONFIG_FILE
+
+COMMAND_LINE, ENVIRONMENT = "command line", "environment"  # where an override comes from
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,17 @@ class AgentVersion:
     def describe(self) -> str:
         kind, value = next((k, v) for k, v in vars(self).items() if v)
         return f"{kind} {value}"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Settings given for one run, over evaluation.yaml (config/loader.py checks them)."""
+
+    tracking_uri: str | None = None  # --tracking-uri
+    environment_tracking_uri: str | None = None  # MLFLOW_TRACKING_URI, below --tracking-uri
+    dataset: str | None = None  # --dataset: a JSONL file, from the working directory
+    agent: str | None = None  # --agent: module:function or endpoints:/name
+    cwd: Path = field(default_factory=Path.cwd)  # what relative paths and sqlite URIs start from
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,23 @@ class EvalConfig:
     dataset_table: str | None = None  # catalog.schema.table, read through a SQL warehouse
     dataset_warehouse_id: str = ""
     sqlite_wal: bool = True  # WAL journal and synchronous=NORMAL for a sqlite store (runtime.py)
+    # Settings not taken from evaluation.yaml: setting -> the option or variable that gave it
+    # ("mlflow.tracking_uri": "MLFLOW_TRACKING_URI", "dataset.path": "--dataset", ...).
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def where(self, setting: str) -> tuple[str, str]:
+        """(field, source) that name a setting in a message: the option or environment variable
+        it came from, else its key in evaluation.yaml."""
+        origin = self.origins.get(setting)
+        if origin is None:
+            return setting, CONFIG_FILE
+        return origin, COMMAND_LINE if origin.startswith("--") else ENVIRONMENT
+
+    @property
+    def store_line(self) -> str:
+        """The store in use and where it was chosen, as each command that opens it says."""
+        origin = self.origins.get("mlflow.tracking_uri", CONFIG_FILE)
+        return f"MLflow store: {self.resolved_tracking_uri} (from {origin})"
 
     @property
     def dataset_label(self) -> str:

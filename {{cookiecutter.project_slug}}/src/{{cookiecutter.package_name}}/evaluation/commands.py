@@ -8,16 +8,36 @@ from pathlib import Path
 
 import click
 
-from ..command_parts import config_option, exit_with, fail, load, reports_folder, reports_option
+from ..command_parts import (
+    agent_option,
+    config_option,
+    dataset_option,
+    exit_with,
+    fail,
+    load,
+    reports_folder,
+    reports_option,
+    tracking_uri_option,
+)
 
 
 @click.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
-    """Validate evaluation.yaml and the dataset it names, without running anything."""
-    config = load(config_path)
+@tracking_uri_option
+@dataset_option
+@agent_option
+def check_config(
+    config_path: Path | None, tracking_uri: str | None, dataset: str | None, agent: str | None
+) -> None:
+    """Validate evaluation.yaml, the dataset it names and the agent callable (imported, its
+    parameters checked against the dataset's inputs), without running anything."""
+    config = load(config_path, tracking_uri, dataset, agent, check_agent=True)
     scorers = ", ".join(f"{s.name} ({s.type})" for s in config.scorers)
     click.echo(f"evaluation.yaml is valid: target {config.target}, scorers {scorers}")
+    field, _ = config.where("agent.callable")
+    if config.agent_callable:
+        click.echo(f"Agent: {config.agent_callable} ({field}) imports and takes the inputs")
+    click.echo(config.store_line)
 
 
 @click.group("judge-cache")
@@ -44,17 +64,27 @@ def clear_judge_cache(config_path: Path | None) -> None:
     "--no-judge-cache", is_flag=True, help="Judge every row again (judge.cache in evaluation.yaml)."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show MLflow's own log lines and progress bar.")
+@tracking_uri_option
+@dataset_option
+@agent_option
 def evaluate(
     config_path: Path | None,
     run_name: str,
     reports_path: Path | None,
     no_judge_cache: bool,
     verbose: bool,
+    tracking_uri: str | None,
+    dataset: str | None,
+    agent: str | None,
 ) -> None:
-    """Run the agent on the dataset, score it, apply the quality gates, write the report."""
+    """Run the agent on the dataset, score it, apply the quality gates, write the report.
+
+    --dataset and --agent evaluate other records or another agent once, without editing
+    evaluation.yaml; the quality gates and scorers stay as configured.
+    """
     if not verbose:  # read when MLflow is imported; the progress line says what matters
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    config = load(config_path)
+    config = load(config_path, tracking_uri, dataset, agent, check_agent=True)
     from ..dataset import DatasetError
     from ..runtime import InfrastructureError
     from .report import print_table, write_reports

@@ -51,6 +51,44 @@ def _fmt(value: float | None) -> str:
     return "missing" if value is None else f"{value:.3f}"
 
 
+def _rows(gate: GateResult) -> str:
+    scored = f"{gate.rows_scored}/{gate.rows_applicable}"
+    return (
+        f"{scored} ({gate.rows_not_applicable} not applicable)"
+        if gate.rows_not_applicable
+        else scored
+    )
+
+
+FAILING_HEADERS = ("Value", "Input", "Answer", "Rationale", "Trace")
+
+
+def failing_rows_blocks(report: GateReport) -> list[Block]:
+    """Per failed gate, its failing rows (worst first) and how many more there are."""
+    found: list[Block] = []
+    for g in report.gates:
+        if g.passed or not g.failing_rows:
+            continue
+        rows = [
+            (
+                f"**{r.shown}**" if r.value is None else r.shown,
+                reporting.literal(r.input),  # shown as written: no link or markup from it
+                reporting.literal(r.answer),
+                reporting.literal(r.rationale),
+                f"[open]({r.trace_url})" if r.trace_url else f"`{r.trace_id}`",
+            )
+            for r in g.failing_rows
+        ]
+        found += [
+            ("h3", f"`{g.gate}`: failing rows, worst first"),
+            ("table", Table(FAILING_HEADERS, rows, align="lllll")),
+        ]
+        if g.more_failing_rows:
+            where = f" ([the run]({report.run_url}))" if report.run_url else ""
+            found.append(("p", f"and {g.more_failing_rows} more{where}"))
+    return found
+
+
 def verdict(report: GateReport) -> str:
     return "ABORTED" if report.aborted else "PASS" if report.passed else "FAIL"
 
@@ -64,7 +102,7 @@ def blocks(report: GateReport) -> list[Block]:
             f"`{g.gate}`",
             f"{g.threshold:.3f}",
             _fmt(g.observed),
-            f"{g.rows_scored}/{g.rows_applicable}",
+            _rows(g),
             "PASS" if g.passed else "**FAIL**",
             g.reason,
         )
@@ -82,6 +120,7 @@ def blocks(report: GateReport) -> list[Block]:
     if report.aborted:
         found.append(("p", f"**The run was aborted**: {report.aborted}."))
     found += [("table", Table(headers, rows, align="lrrrll")), ("chart", Chart("gates"))]
+    found += failing_rows_blocks(report)
     if report.notes:
         found.append(("list", list(report.notes)))
     return found
@@ -124,24 +163,47 @@ def write_reports(report: GateReport, folder: Path) -> tuple[Path, Path, Path]:
     return json_path, md_path, html_path
 
 
-def print_table(report: GateReport) -> None:
+def print_table(report: GateReport, console=None) -> None:
+    """The gate table, then each failed gate's failing rows, on the terminal (`console`, by
+    default standard output). Text from the run is printed as it is, never read as markup."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    console = console or Console()
     table = Table(title=f"Quality gates (run {report.run_id or 'none'})")
-    for column in ("Gate", "Threshold", "Observed", "Rows scored", "Verdict", "Reason"):
+    names = max((len(g.gate) for g in report.gates), default=4)
+    table.add_column("Gate", no_wrap=True, min_width=names)  # a gate's name is never cut
+    for column in ("Threshold", "Observed", "Rows scored", "Verdict", "Reason"):
         table.add_column(column, justify="right" if column in ("Threshold", "Observed") else "left")
     for g in report.gates:
         verdict = "[green]PASS[/]" if g.passed else "[bold red]FAIL[/]"
         table.add_row(
-            g.gate,
-            f"{g.threshold:.3f}",
-            _fmt(g.observed),
-            f"{g.rows_scored}/{g.rows_applicable}",
-            verdict,
-            g.reason,
+            g.gate, f"{g.threshold:.3f}", _fmt(g.observed), _rows(g), verdict, escape(g.reason)
         )
-    console = Console()
     console.print(table)
+    for g in report.gates:
+        if not g.passed and g.failing_rows:
+            print_failing_rows(console, g)
     for note in report.notes:
-        console.print(f"- {note}")
+        console.print(f"- {escape(note)}")
+
+
+def print_failing_rows(console, gate: GateResult) -> None:
+    """One failed gate's failing rows as a table, then their traces, one link a line (whole, so
+    a terminal can open it)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{gate.gate}: failing rows, worst first")
+    for column in ("#", *FAILING_HEADERS[:4]):
+        table.add_column(column, justify="right" if column == "#" else "left")
+    for number, r in enumerate(gate.failing_rows, start=1):
+        shown = f"[bold red]{escape(r.shown)}[/]" if r.value is None else escape(r.shown)
+        texts = (escape(r.input), escape(r.answer), escape(r.rationale))
+        table.add_row(str(number), shown, *texts)
+    console.print(table)
+    for number, r in enumerate(gate.failing_rows, start=1):
+        console.print(f"  #{number} trace: {escape(r.trace_url or r.trace_id)}", soft_wrap=True)
+    if gate.more_failing_rows:
+        console.print(f"  and {gate.more_failing_rows} more (every row is in the MLflow run)")

@@ -9,8 +9,8 @@ from .. import llm_endpoints
 from ..config import AgentVersion, EvalConfig
 from ..dataset import DatasetError, Record, dataset_fit_problems, load_records, rows_with_any
 from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
-from ..scorer_catalog import SCORERS
-from ..ui_links import run_url
+from ..scorer_catalog import SCORERS, counts_row, missing_expectations
+from ..ui_links import run_url, trace_url
 from . import concurrency, score_table
 from .agent_loader import load_agent
 from .judge_cache import JudgeCache
@@ -18,6 +18,7 @@ from .preflight import LlmEndpoint, endpoints_in_use, preflight
 from .progress import Progress, live_progress
 from .quality_gates import RowScores, decide_gates, rows_from_assessments
 from .report import GateReport
+from .score_columns import parse_json_text
 
 ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
 
@@ -31,10 +32,15 @@ class RunAborted(InfrastructureError):
 
 
 def applicable_rows(config: EvalConfig, records) -> dict[str, int]:
-    return {s.name: rows_with_any(records, SCORERS[s.type].applies_if_any) for s in config.scorers}
+    """Per scorer, the rows its gate counts: those with the expectations it needs, or every row
+    under missing_expectations: error (the rows without them then count as errors)."""
+    return {
+        s.name: sum(1 for r in records if counts_row(s.type, s.options, r.expectations))
+        for s in config.scorers
+    }
 
 
-def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> list[str]:
+def scope_notes(config: EvalConfig, records: list[Record]) -> list[str]:
     notes = []
     if not config.uses_judge:
         notes.append(
@@ -44,11 +50,17 @@ def scope_notes(config: EvalConfig, applicable: dict[str, int], total: int) -> l
     for scorer in config.scorers:
         keys = SCORERS[scorer.type].applies_if_any
         if keys:
-            needs = " or ".join(keys)
-            notes.append(
-                f"`{scorer.name}` applies to the {applicable[scorer.name]} of {total} rows "
-                f"with {needs}."
-            )
+            needs, having = " or ".join(keys), rows_with_any(records, keys)
+            if missing_expectations(scorer.options) == "error":
+                notes.append(
+                    f"`{scorer.name}` needs {needs} on every row (missing_expectations: error): "
+                    f"{len(records) - having} of {len(records)} rows lack them and count as errors."
+                )
+            else:
+                notes.append(
+                    f"`{scorer.name}` applies to the {having} of {len(records)} rows with {needs} "
+                    f"({len(records) - having} not applicable)."
+                )
     return notes
 
 
@@ -104,7 +116,7 @@ def evaluate(
     endpoints = prepare_process(config, version, echo)
     mlflow, experiment = connect(config)
     applicable = applicable_rows(config, records)
-    notes = scope_notes(config, applicable, len(records))
+    notes = scope_notes(config, records)
     report = partial(gate_report, config, experiment.experiment_id, rows=len(records), notes=notes)
     if not records:
         return report(run_id=None, gates=decide_gates(config.quality_gates, {}, [], applicable, 0))
@@ -125,12 +137,20 @@ def evaluate(
     )
     rows = scored_rows(result.result_df, config)
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
+    gates = decide_gates(
+        config.quality_gates,
+        result.metrics,
+        rows,
+        applicable,
+        len(records),
+        partial(trace_url, config, experiment.experiment_id),
+    )
     return report(
         run_id=run_id,
         notes=notes + usage,
         judge_cache=cache_stats,
         llm_calls=llm_calls,
-        gates=decide_gates(config.quality_gates, result.metrics, rows, applicable, len(records)),
+        gates=gates,
     )
 
 
@@ -148,11 +168,24 @@ def prepare_process(
 
 
 def scored_rows(frame, config: EvalConfig) -> list[RowScores]:
-    """The evaluate result's rows as the quality gates read them: each trace's assessments."""
-    traces = list(
-        zip(frame["trace_id"], frame["state"].astype(str), frame["assessments"], strict=True)
+    """The evaluate result's rows as the quality gates read them: each trace's assessments, its
+    request and response (for the failing rows a report lists), and the scorers that leave it
+    out (it lacks the expectations they need)."""
+    missing = [None] * len(frame)
+    traces = zip(
+        frame["trace_id"],
+        frame["state"].astype(str),
+        frame["assessments"],
+        map(parse_json_text, frame["request"] if "request" in frame.columns else missing),
+        frame["response"] if "response" in frame.columns else missing,
+        strict=True,
     )
-    return rows_from_assessments(traces, {s.name for s in config.scorers})
+    rows = rows_from_assessments(list(traces), {s.name for s in config.scorers})
+    for row in rows:
+        row.not_applicable = {
+            s.name for s in config.scorers if not counts_row(s.type, s.options, row.expectations)
+        }
+    return rows
 
 
 def run_harness(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import EvalConfig, ScorerConfig
-from ..scorer_catalog import SCORERS
+from ..scorer_catalog import MISSING_EXPECTATIONS, SCORERS, missing_expectations
 from . import code_scorers
 from .judge_cache import CACHE_KEY, JudgeCache, verdict_key
 
@@ -11,15 +11,51 @@ from .judge_cache import CACHE_KEY, JudgeCache, verdict_key
 TRACE_JUDGES = {"retrieval_groundedness", "retrieval_relevance", "retrieval_sufficiency"}
 
 
+class MissingExpectations(ValueError):
+    """A row lacks the expectations its scorer needs, under missing_expectations: error."""
+
+
 def build_scorers(config: EvalConfig, cache: JudgeCache | None = None) -> list:
-    """MLflow scorers for evaluation.yaml; LLM judges go through the verdict cache when given."""
+    """MLflow scorers for evaluation.yaml; LLM judges go through the verdict cache when given,
+    and are called only on the rows they apply to."""
     scorers = []
     for s in config.scorers:
         built = build_scorer(s, config.judge_model)
         if cache is not None and SCORERS[s.type].needs_judge:
             built = cached_judge(built, s, config.judge_model, cache)
+        if SCORERS[s.type].needs_judge and SCORERS[s.type].applies_if_any:
+            built = applicable_only(built, s)
         scorers.append(built)
     return scorers
+
+
+def applies(scorer: ScorerConfig, expectations) -> bool:
+    """Whether to score a row: False for a row without the expectations the scorer needs (not
+    applicable: the scorer returns None, MLflow logs nothing); MissingExpectations instead under
+    missing_expectations: error."""
+    keys = SCORERS[scorer.type].applies_if_any
+    if not keys or any(key in (expectations or {}) for key in keys):
+        return True
+    if missing_expectations(scorer.options) == "error":
+        raise MissingExpectations(
+            f"no {' or '.join(keys)} in this row's expectations "
+            f"(scorers.{scorer.name}.{MISSING_EXPECTATIONS}: error)"
+        )
+    return False
+
+
+def applicable_only(judge, scorer: ScorerConfig):
+    """`judge` under the same name, called only on rows with the expectations it needs: on any
+    other row no LLM call is made (see `applies`)."""
+    from mlflow.genai.scorers import scorer as as_scorer
+
+    @as_scorer(name=scorer.name)
+    def applicable(inputs, outputs, expectations, trace):
+        if not applies(scorer, expectations):
+            return None
+        return judge.run(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace)
+
+    return applicable
 
 
 def cached_judge(judge, scorer: ScorerConfig, judge_model: str, cache: JudgeCache):
@@ -30,7 +66,8 @@ def cached_judge(judge, scorer: ScorerConfig, judge_model: str, cache: JudgeCach
     identity = {
         "scorer": scorer.name,
         "type": scorer.type,
-        "options": scorer.options,
+        # Which rows are judged is not part of a verdict: missing_expectations is left out.
+        "options": {k: v for k, v in scorer.options.items() if k != MISSING_EXPECTATIONS},
         "model": judge_model,
         "instructions": getattr(judge, "instructions", None),
     }
@@ -87,21 +124,21 @@ def build_scorer(scorer: ScorerConfig, judge_model: str):
 
     spec = SCORERS[scorer.type]
     if spec.mlflow_class is None:
-        return CODE_SCORERS[scorer.type](scorer.name)
-    kwargs = dict(scorer.options)
+        return CODE_SCORERS[scorer.type](scorer)
+    kwargs = {k: v for k, v in scorer.options.items() if k != MISSING_EXPECTATIONS}  # ours
     if spec.needs_judge:
         kwargs["model"] = judge_model
     return getattr(builtin, spec.mlflow_class)(name=scorer.name, **kwargs)
 
 
-def fact_coverage_scorer(name: str):
+def fact_coverage_scorer(config: ScorerConfig):
     from mlflow.entities import Feedback
     from mlflow.genai.scorers import scorer
 
-    @scorer(name=name)
+    @scorer(name=config.name)
     def fact_coverage(outputs, expectations):
         facts = (expectations or {}).get("expected_facts")
-        if not facts:
+        if not applies(config, expectations) or not facts:
             return None  # not applicable: the gate counts only rows with expected facts
         value, rationale = code_scorers.fact_coverage(code_scorers.response_text(outputs), facts)
         return Feedback(value=value, rationale=rationale)
@@ -109,17 +146,19 @@ def fact_coverage_scorer(name: str):
     return fact_coverage
 
 
-def refusal_scorer(name: str):
+def refusal_scorer(config: ScorerConfig):
     from mlflow.entities import Feedback
     from mlflow.genai.scorers import scorer
 
-    @scorer(name=name)
+    phrases = tuple(config.options.get("phrases") or code_scorers.REFUSAL_PHRASES)
+
+    @scorer(name=config.name)
     def refusal(outputs, expectations):
         should_refuse = (expectations or {}).get("should_refuse")
-        if should_refuse is None:
+        if not applies(config, expectations) or should_refuse is None:
             return None
         text = code_scorers.response_text(outputs)
-        value, rationale = code_scorers.refusal_verdict(text, should_refuse)
+        value, rationale = code_scorers.refusal_verdict(text, should_refuse, phrases)
         return Feedback(value=value, rationale=rationale)
 
     return refusal
