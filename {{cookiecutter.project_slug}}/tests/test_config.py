@@ -1,7 +1,7 @@
 """The config package: the shipped config is valid, and every rule rejects a bad value clearly."""
 
 import pytest
-from conftest import DELETE, PROJECT
+from conftest import DELETE, LOCAL, PROJECT
 
 from {{ cookiecutter.package_name }}.config import ConfigError, load_config
 from {{ cookiecutter.package_name }}.project import load_project
@@ -172,15 +172,7 @@ def test_record_ids_are_unique(write_config, project_copy):
 
 def local_config(write_config):
     """This project's config moved to a local store, whichever target it was generated for."""
-    return write_config(
-        target="local",
-        mlflow__tracking_uri="sqlite:///mlflow.db",
-        mlflow__experiment="x",
-        agent__prompt__name="p",
-        judge__model="none",
-        scorers={"pii": {}},
-        quality_gates={"pii": 1.0},
-    )
+    return write_config(**LOCAL)
 
 
 def test_the_store_is_the_option_else_the_environment_else_the_file(write_config, tmp_path):

@@ -4,7 +4,7 @@ import os
 from unittest import mock
 
 import pytest
-from conftest import PROJECT
+from conftest import LOCAL, PROJECT
 
 from {{ cookiecutter.package_name }} import runtime
 from {{ cookiecutter.package_name }}.config import load_config
@@ -62,13 +62,12 @@ def test_judge_credentials_are_checked_before_evaluating(write_config, monkeypat
     runtime.check_judge_credentials(openai)
     databricks = load_config(
         write_config(
-            target="local",
-            mlflow__tracking_uri="sqlite:///mlflow.db",
-            mlflow__experiment="x",
-            agent__prompt__name="p",
-            judge__model="databricks",
-            scorers={"safety": {}},
-            quality_gates={"safety": 1.0},
+            **LOCAL
+            | {
+                "judge__model": "databricks",
+                "scorers": {"safety": {}},
+                "quality_gates": {"safety": 1.0},
+            }
         )
     )
     with pytest.raises(runtime.InfrastructureError, match="needs a Databricks workspace"):
@@ -158,15 +157,7 @@ def test_the_environments_store_is_the_one_opened(write_config, monkeypatch, tmp
 
     from {{ cookiecutter.package_name }}.command_parts import load
 
-    path = write_config(  # a local store, whichever target the project was generated for
-        target="local",
-        mlflow__tracking_uri="sqlite:///mlflow.db",
-        mlflow__experiment="x",
-        agent__prompt__name="p",
-        judge__model="none",
-        scorers={"pii": {}},
-        quality_gates={"pii": 1.0},
-    )
+    path = write_config(**LOCAL)
     saved = os.environ.get("MLFLOW_TRACKING_URI")  # None: set_tracking_uri(None) unsets it
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")

@@ -1,6 +1,6 @@
 """Report links point at the MLflow UI of the configured store."""
 
-from conftest import PROJECT
+from conftest import LOCAL, PROJECT
 
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.ui_links import compare_runs_url, run_url, trace_url
@@ -8,17 +8,7 @@ from {{ cookiecutter.package_name }}.ui_links import compare_runs_url, run_url, 
 
 def test_local_store_links_to_mlflow_ui(monkeypatch, write_config):
     monkeypatch.delenv("MLFLOW_UI_URL", raising=False)
-    config = load_config(
-        write_config(
-            target="local",
-            mlflow__tracking_uri="sqlite:///mlflow.db",
-            mlflow__experiment="x",
-            agent__prompt__name="p",
-            judge__model="none",
-            scorers={"pii": {}},
-            quality_gates={"pii": 1.0},
-        )
-    )
+    config = load_config(write_config(**LOCAL))
     assert (
         trace_url(config, "1", "tr-9")
         == "http://127.0.0.1:5000/#/experiments/1/traces?selectedEvaluationId=tr-9"
