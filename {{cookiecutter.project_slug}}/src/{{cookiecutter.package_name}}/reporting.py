@@ -53,10 +53,15 @@ def literal(text) -> str:
     return MARKUP.sub(r"\\\1", str(text))
 
 
-def clip(text, limit: int) -> str:
-    """User text on one line, cut to `limit` characters with an ellipsis, shown as written."""
+def shorten(text, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
     flat = " ".join(str(text).split())
-    return literal(flat[: limit - 1] + "…" if len(flat) > limit else flat)
+    return flat[: limit - 1] + "…" if len(flat) > limit else flat
+
+
+def clip(text, limit: int) -> str:
+    """User text on one line, cut to `limit` characters, shown as written (see literal)."""
+    return literal(shorten(text, limit))
 
 
 def markdown(blocks: list[Block], chart_text: Callable[[Chart], str]) -> str:

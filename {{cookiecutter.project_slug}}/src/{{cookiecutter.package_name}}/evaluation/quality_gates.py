@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..reporting import shorten
 from .code_scorers import response_text
 
 # Means are computed in floating point: 9 of 10 must meet a 0.9 gate.
@@ -213,9 +214,9 @@ def failing_rows(
                         trace_id=row.trace_id,
                         value=value,
                         shown=shown,
-                        input=brief(input_text(row.request), INPUT_CHARS),
-                        answer=brief(response_text(row.response), ANSWER_CHARS),
-                        rationale=brief(why or "", RATIONALE_CHARS),
+                        input=shorten(input_text(row.request), INPUT_CHARS),
+                        answer=shorten(response_text(row.response), ANSWER_CHARS),
+                        rationale=shorten(why or "", RATIONALE_CHARS),
                         trace_url=trace_link(row.trace_id),
                     ),
                 )
@@ -260,9 +261,3 @@ def input_text(request) -> str:
     if isinstance(request, str):
         return request
     return json.dumps(request, sort_keys=True, default=str)
-
-
-def brief(text: str, limit: int) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
