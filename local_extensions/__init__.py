@@ -5,6 +5,7 @@ answer parsers, for cookiecutter.json's defaults, the templates and the pre-gene
     {{ cookiecutter.scorers | answer_list }}                    a comma-separated answer as a list
     {{ cookiecutter.quality_gates | gate_thresholds }}          the gates answer as name -> float
     {{ cookiecutter.guidelines_text | yaml_scalar }}            a value as readable YAML (text.py)
+    {{ cookiecutter.author | toml_string }}                      text as a readable TOML string
     {{ answer_report(cookiecutter) | tojson }}                  the answers' errors and warnings
     {{ check_answers(cookiecutter) }}                           stop on a bad answer (answers.py)
 
@@ -31,6 +32,7 @@ class Vocabulary(Extension):
         environment.filters["answer_list"] = answers.split_list
         environment.filters["gate_thresholds"] = answers.gate_thresholds
         environment.filters["yaml_scalar"] = text.yaml_scalar
+        environment.filters["toml_string"] = text.toml_string
         forget_this_module()
 
     def preprocess(self, source, name, filename=None):

@@ -176,6 +176,12 @@ def check_team_defaults(default_context: dict, answers: dict) -> tuple[list[str]
                 f"{key}: {value!r} is not yes/no, so cookiecutter ignored it and every key after "
                 "it; write true or false"
             )
+        elif isinstance(value, list):  # this template asks no choice question
+            listed = ",".join(str(item) for item in value)
+            errors.append(
+                f"{key}: a YAML list, which cookiecutter reads as a choice and answers with its "
+                f"first item alone; write it comma separated: {key}: {listed}"
+            )
     return errors, warnings
 
 

@@ -54,3 +54,9 @@ def yaml_scalar(value) -> str:
     without Jinja's `tojson` HTML escaping, so "user's" stays readable instead of "user\\u0027s"."""
     text = json.dumps(value, ensure_ascii=False)
     return NOT_KEPT_BY_YAML.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def toml_string(value) -> str:
+    """`value` as a TOML basic string that reads back as the same text. TOML's escapes are
+    JSON's, and every character yaml_scalar leaves raw is one TOML allows raw."""
+    return yaml_scalar(str(value))

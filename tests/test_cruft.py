@@ -496,6 +496,26 @@ def test_config_named_in_the_environment_is_checked_for_what_cookiecutter_drops(
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_a_yaml_list_of_scorers_stops_generation_instead_of_keeping_its_first_item(
+    tmp_path, capfd, monkeypatch
+):
+    """cookiecutter reads a list as a choice and --no-input takes its first item: the team's
+    other scorers would be lost without a word."""
+    scorers = ["pii", "fact_coverage", "refusal"]
+    gates = {"pii": 1.0}
+    named = team_defaults_file(tmp_path, scorers=scorers, quality_gates=gates)
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(named))
+    out = tmp_path / "out"
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out))
+    assert (
+        "error: team-defaults.yaml: default_context.scorers: a YAML list, which cookiecutter "
+        "reads as a choice and answers with its first item alone; write it comma separated: "
+        "scorers: pii,fact_coverage,refusal" in capfd.readouterr().err
+    )
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 def test_misspelt_team_default_is_named(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("COOKIECUTTER_CONFIG", str(team_defaults_file(tmp_path, uc_catlog="agents")))
     cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"))

@@ -5,6 +5,7 @@ pre-generation hook prints the findings of."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,11 @@ def test_yaml_scalar_reads_back_the_same_value(value):
     written = text.yaml_scalar(value)
     assert yaml.safe_load(f"key: {written}\n") == {"key": value}
     assert json.loads(written) == value
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_toml_string_reads_back_the_same_text(value):
+    assert tomllib.loads(f"key = {text.toml_string(value)}\n") == {"key": value}
 
 
 def test_yaml_scalar_is_readable():

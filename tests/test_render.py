@@ -394,8 +394,10 @@ def test_free_text_with_quotes_backslashes_newlines_and_braces(tmp_path):
             repo_dir=str(TEMPLATE), context={"cookiecutter": answers}, output_dir=str(tmp_path)
         )
     )
-    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    pyproject = (project / "pyproject.toml").read_text()
+    meta = tomllib.loads(pyproject)["project"]
     assert meta["description"] == TRICKY and meta["authors"] == [{"name": TRICKY}]
+    assert "it's" in pyproject and "Q&A" in pyproject  # readable: no \u0027 or \u0026
     config = yaml.safe_load((project / "evaluation.yaml").read_text())
     assert config["scorers"]["helpful"]["guidelines"] == TRICKY
     for path in project.rglob("*.py"):

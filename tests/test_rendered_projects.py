@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import layout
 from tests.conftest import TEMPLATE, bake, make
 
 EVERYTHING_ON = {
@@ -71,6 +72,28 @@ def test_make_eval_passes_its_gates_offline(installed):
     assert markdown.startswith("## Quality gates: PASS")
     assert "No LLM judge is configured" in markdown
     assert (installed / "mlflow.db").is_file()
+
+
+PHONE, DESKTOP = 390, 1280
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def test_reports_read_on_a_phone_and_a_desktop(installed):
+    """Every HTML report the journeys write, laid out by Chromium: no sideways scrolling of the
+    page at phone or desktop width (wide tables scroll in their own box), every chart decoded,
+    and a viewport tag so a phone lays the page out at its own width."""
+    if not (installed / "reports" / "gates.html").exists():
+        make(installed, "eval")
+    make(installed, "compare")  # its exit code is the verdict; the report is written either way
+    assert make(installed, "profile").returncode == 0
+    reports = sorted((installed / "reports").glob("*.html"))
+    assert [r.name for r in reports] == ["gates.html", "profile.html", "regression.html"]
+    for report in reports:
+        assert VIEWPORT in report.read_text(), report.name
+        for width in (PHONE, DESKTOP):
+            seen = layout(report, width)
+            assert seen.page_width <= seen.view_width, (report.name, width, seen)
+            assert seen.image_widths and all(seen.image_widths), (report.name, width, seen)
 
 
 def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):

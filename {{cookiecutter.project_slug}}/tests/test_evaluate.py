@@ -247,6 +247,32 @@ def test_evaluate_runs_once_on_another_store_and_dataset_and_says_which(project_
     )
 
 
+# Commands that never open an MLflow store: the judge's own cache folder; the Unity Catalog
+# grants (read with databricks-sdk, not MLflow).
+NO_STORE = {"judge-cache clear", "tracing grants"}
+
+
+def test_every_command_that_opens_the_store_takes_tracking_uri():
+    """The same precedence everywhere: --tracking-uri, then MLFLOW_TRACKING_URI, then
+    evaluation.yaml (commands read the config through command_parts.load)."""
+    import click
+
+    from {{ cookiecutter.package_name }}.cli import cli
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from commands(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", command
+
+    found = dict(commands(cli))
+    assert {"evaluate", "check-config", "judge-cache clear"} <= found.keys()
+    for name, command in found.items():
+        options = {opt for param in command.params for opt in param.opts}
+        assert ("--tracking-uri" in options) is (name not in NO_STORE), name
+
+
 def test_one_off_options_and_the_environment_are_checked_before_anything_runs(project_copy):
     offline(project_copy / "evaluation.yaml")
     for env, args, expected in (

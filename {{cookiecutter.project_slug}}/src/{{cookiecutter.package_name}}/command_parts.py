@@ -61,6 +61,23 @@ def reports_folder(config, reports_path: Path | None = None) -> Path:
     return reports_path or config.root / "reports"
 
 
+def show_next(config, reports=(), links=()) -> None:
+    """Where to look next, the last lines of a command: its report files, then the MLflow UI
+    pages of what it ran or read (label, address; None when no address is known), and for a
+    local store how to serve them."""
+    if reports:
+        *first, last = [str(path) for path in reports]
+        click.echo("Report: " + (f"{', '.join(first)} and {last}" if first else last))
+    known = [(label, url) for label, url in links if url]
+    for label, url in known:
+        click.echo(f"{label}: {url}")
+    if known:
+        from .ui_links import serve_command
+
+        if command := serve_command(config):
+            click.echo(f"MLflow UI: `{command}` serves these links")
+
+
 def fail(message: str) -> None:
     """Exit 2 with the message; a message listing several problems gets one error line each."""
     click.echo("\n".join(f"error: {line}" for line in message.splitlines() or [""]), err=True)

@@ -93,8 +93,11 @@ def markdown_table(table: Table) -> list[str]:
 # --- HTML -----------------------------------------------------------------------------------
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 72rem;
+       color: #222; }
+h1, h2, h3, h4, p, li { overflow-wrap: anywhere; }
+.wide { overflow-x: auto; margin: 0.5rem 0 1.5rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { background: #f4f4f4; padding: 0 0.2rem; }
@@ -127,6 +130,8 @@ def html_document(title: str, blocks: list[Block], chart_html: Callable[[Chart],
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8">',
+        # Phones lay the page out at their own width (not a zoomed-out 980 px desktop page).
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title>",
         f"<style>{STYLE}</style></head>",
         "<body>",
@@ -155,7 +160,9 @@ def html_table(table: Table) -> str:
             for a, c in zip(table.alignment(), row, strict=False)  # rows are not checked
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # A table wider than a phone scrolls inside its box instead of widening the whole page.
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="wide">{table}</div>'
 
 
 # --- Charts: one style ----------------------------------------------------------------------

@@ -24,6 +24,18 @@ def experiment_url(config: EvalConfig, experiment_id: str) -> str | None:
     return f"{base}/#/experiments/{experiment_id}"
 
 
+def serve_command(config: EvalConfig) -> str | None:
+    """The command that serves the links of a local store (its UI runs only once started), or
+    None when they point at a server that is already there (a tracking server, MLFLOW_UI_URL,
+    a Databricks workspace)."""
+    uri = config.resolved_tracking_uri  # absolute: the command works from any folder
+    if config.target == "databricks" or os.environ.get(UI_URL_ENV):
+        return None
+    if uri.startswith(("http://", "https://", "databricks")):
+        return None
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
 def run_url(config: EvalConfig, experiment_id: str, run_id: str) -> str | None:
     page = experiment_url(config, experiment_id)
     return f"{page}/runs/{run_id}" if page else None
@@ -32,6 +44,15 @@ def run_url(config: EvalConfig, experiment_id: str, run_id: str) -> str | None:
 def trace_url(config: EvalConfig, experiment_id: str, trace_id: str) -> str | None:
     page = experiment_url(config, experiment_id)
     return f"{page}/traces?selectedEvaluationId={trace_id}" if page else None
+
+
+def prompt_url(config: EvalConfig, name: str) -> str | None:
+    """The prompt's page of the registry (versions and aliases); None on Databricks, whose
+    Unity Catalog prompts have a workspace route not verified here."""
+    page = experiment_url(config, "0")
+    if not page or config.target == "databricks":
+        return None
+    return f"{page.partition('/#/')[0]}/#/prompts/{quote(name, safe='')}"
 
 
 def compare_runs_url(config: EvalConfig, experiment_id: str, run_ids: list[str]) -> str | None:

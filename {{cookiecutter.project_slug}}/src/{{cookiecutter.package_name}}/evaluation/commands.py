@@ -17,6 +17,7 @@ from ..command_parts import (
     load,
     reports_folder,
     reports_option,
+    show_next,
     tracking_uri_option,
 )
 
@@ -112,7 +113,5 @@ def evaluate(
         fail(f"evaluation could not run: {type(err).__name__}: {err}")
     json_path, md_path, html_path = write_reports(report, folder)
     print_table(report)
-    click.echo(f"Report: {md_path}, {html_path} and {json_path}")
-    if report.run_url:  # a local store's UI runs only once started: `mlflow ui` (README)
-        click.echo(f"MLflow run: {report.run_url}")
+    show_next(config, [md_path, html_path, json_path], [("MLflow run", report.run_url)])
     exit_with(report.passed)
