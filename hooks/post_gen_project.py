@@ -25,7 +25,9 @@ def remove_empty_dirs(root: Path) -> list[Path]:
 def validate_config(root: Path, package: str) -> list:
     """Problems in the rendered evaluation.yaml and its dataset, found by the project's own
     loader (`check-config` calls the same): a list of its config.Problem objects."""
-    sys.dont_write_bytecode = True  # leave no __pycache__ in the rendered tree
+    # Leave no __pycache__ in the rendered tree; restored, as this may run inside cookiecutter's
+    # own process (trial_render.py).
+    bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     sys.path.insert(0, str(root / "src"))
     try:
         config = importlib.import_module(f"{package}.config")
@@ -36,6 +38,7 @@ def validate_config(root: Path, package: str) -> list:
             return err.problems
         return []
     finally:
+        sys.dont_write_bytecode = bytecode
         sys.path.remove(str(root / "src"))
         for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
@@ -65,14 +68,23 @@ def answer_for(field: str) -> str | None:
     return None
 
 
-def main(root: Path, package: str) -> int:
-    remove_empty_dirs(root)
-    problems = validate_config(root, package)
-    for problem in problems:
+def error_lines(root: Path, package: str) -> list[str]:
+    """One line per problem, naming the answer to change (local_extensions/trial_render.py
+    runs this on a trial render before generation)."""
+    lines = []
+    for problem in validate_config(root, package):
         answer = answer_for(problem.field)
         fix = f"change the answer '{answer}'" if answer else "fix the answers"
-        print(f"error: {problem} ({fix} and generate again)", file=sys.stderr)
-    return 1 if problems else 0
+        lines.append(f"error: {problem} ({fix} and generate again)")
+    return lines
+
+
+def main(root: Path, package: str) -> int:
+    remove_empty_dirs(root)
+    lines = error_lines(root, package)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1 if lines else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ quality_gates mapping from a config file (cookiecutter renders mappings after th
 variables), and to print the warnings.
 
 Rules about the evaluation itself (scorers, gates, judges, Unity Catalog names) live in the
-rendered project's config package and run in the post-generation hook: one source of truth.
+rendered project's config package: `check_answers` runs them on a trial render
+(trial_render.py) and the post-generation hook on the real one. One source of truth.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import yaml  # cookiecutter's own dependency
 from cookiecutter.exceptions import FailedHookException
 
+from . import trial_render
 from .vocabulary import CHOICES, GATE_SYNTAX, JOURNEYS, SCORER_NAME
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -237,9 +239,11 @@ def check_answers(answers: dict) -> str:
     """Rendered as cookiecutter.json's `__answer_checks`: print each error, one line each, and
     stop before any folder is created. Warnings are left to the pre-generation hook, which sees
     every answer."""
-    errors = report(answers)["errors"]
+    errors = [f"error: {error}" for error in report(answers)["errors"]]
+    if not errors:  # the project's config rules, once the answers themselves are sound
+        errors = trial_render.config_errors(answers)
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        print(error, file=sys.stderr)
     if errors:
         raise AnswerError(
             "error: generation stopped before writing anything; change the answers named "

@@ -127,6 +127,19 @@ def test_on_the_command_line_a_bad_answer_is_our_lines_only(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_config_rule_is_our_lines_only_and_leaves_no_folder(tmp_path):
+    """A rule of the rendered project's config (a gate on a scorer not chosen) is found on a
+    trial render before generation: no traceback, no "Hook script failed", no project folder."""
+    done = cookiecutter_cli(tmp_path, "quality_gates=pii=1.0,nope=1.0")
+    assert done.returncode == 1
+    lines = (done.stderr + done.stdout).splitlines()
+    assert lines[0].startswith("error: evaluation.yaml: quality_gates.nope: no scorer named"), lines
+    assert lines[0].endswith("(change the answer 'quality_gates' and generate again)"), lines
+    assert lines[-1].startswith(CLOSING), lines
+    assert all(line.startswith("error: ") for line in lines), lines
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_answer_typed_at_the_prompts_stops_before_any_folder(tmp_path):
     typed = {"project_slug": "a/b"}
     answers = [typed.get(key, "") for key in DEFAULTS if not key.startswith("_")]
