@@ -14,6 +14,7 @@ JOURNEYS = {
     "profiling": "performance profiling: latency and tokens per span",
     "tracing": "trace ingestion to Unity Catalog and production monitoring",
     "align_optimize": "align-optimize-deploy: expert labels, judge alignment, prompt optimization",
+    "datasets": "datasets: build and grow the evaluation dataset from traces and edge cases",
 }
 
 # Answers with a fixed set of values. Checked by the pre-generation hook rather than made

@@ -29,6 +29,7 @@ GOOD = {
     "journey_profiling": False,
     "journey_tracing": False,
     "journey_align_optimize": False,
+    "journey_datasets": True,
     "scorers": "pii,length,fact_coverage,refusal",
     "quality_gates": "pii=1.0,fact_coverage=0.9",
     "python_version": "3.11",

@@ -19,7 +19,13 @@ from tests.conftest import DEFAULTS, TEMPLATE, bake, cookiecutter_cli
 
 DEFAULT_ANSWERS = {k: v for k, v in DEFAULTS.items() if k.startswith("journey_")}
 
-JOURNEYS = ("journey_regression", "journey_profiling", "journey_tracing", "journey_align_optimize")
+JOURNEYS = (
+    "journey_regression",
+    "journey_profiling",
+    "journey_tracing",
+    "journey_align_optimize",
+    "journey_datasets",
+)
 # Journey patterns cycled through the matrix: all on, all off, and each one alone, so every
 # journey is rendered both on and off.
 JOURNEY_PATTERNS = [dict.fromkeys(JOURNEYS, True), dict.fromkeys(JOURNEYS, False)] + [
@@ -79,6 +85,7 @@ BASE_FILES = {
             "config/__init__.py",
             "config/checker.py",
             "config/core.py",
+            "config/dataset.py",
             "config/loader.py",
             "config/model.py",
             "config/names.py",
@@ -233,6 +240,24 @@ JOURNEY_FILES = {
         "tests/openai_test_double.py",
         "tests/test_align_cycle.py",
         "tests/test_align_optimize.py",
+    },
+    "journey_datasets": {
+        *(
+            f"{PACKAGE}/datasets/{name}"
+            for name in (
+                "__init__.py",
+                "changes.py",
+                "commands.py",
+                "expand.py",
+                "from_traces.py",
+                "managed.py",
+                "records.py",
+            )
+        ),
+        f"{PACKAGE}/config/datasets.py",
+        "tests/test_dataset_changes.py",
+        "tests/test_dataset_expand.py",
+        "tests/test_datasets.py",
     },
 }
 

@@ -20,6 +20,7 @@ EVERYTHING_ON = {
     "journey_profiling": True,
     "journey_tracing": True,
     "journey_align_optimize": True,
+    "journey_datasets": True,
     "scorers": "pii,length,regex,fact_coverage,refusal",
     "quality_gates": "pii=1.0,length=1.0,regex=0.9,fact_coverage=0.9,refusal=1.0",
     "ci_provider": "gitlab",

@@ -42,6 +42,9 @@ def write_config(project_copy: Path):
             # Regression limits name the shipped scorers; a test that swaps scorers drops them.
             del raw["regression"]
             raw["journeys"]["regression"] = False
+        if changes.get("target") == "databricks" and "datasets" in raw:
+            # A Databricks dataset is a Unity Catalog table; a test moving there names one.
+            raw["datasets"]["name"] = "main.test_schema.eval_dataset"
         for dotted, value in changes.items():
             node = raw
             *parents, last = dotted.split("__")
@@ -82,4 +85,6 @@ def on_databricks(raw: dict, sql_warehouse_id: str = "") -> dict:
         "schema": "test_schema",
         "sql_warehouse_id": sql_warehouse_id,
     }
+    if "datasets" in raw:  # a Databricks dataset is backed by a Unity Catalog table
+        raw["datasets"]["name"] = "main.test_schema.eval_dataset"
     return raw

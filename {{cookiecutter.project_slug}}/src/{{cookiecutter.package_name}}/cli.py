@@ -9,6 +9,9 @@ import click
 {% if cookiecutter.journey_align_optimize -%}
 from .align.commands import align, labels, optimize, promote, rollback
 {% endif -%}
+{% if cookiecutter.journey_datasets -%}
+from .datasets.commands import dataset
+{% endif -%}
 from .evaluation.commands import check_config, evaluate, judge_cache
 {%- if cookiecutter.journey_profiling %}
 from .profiling.commands import profile
@@ -40,6 +43,9 @@ COMMANDS = [
     optimize,
     promote,
     rollback,
+{%- endif %}
+{%- if cookiecutter.journey_datasets %}
+    dataset,
 {%- endif %}
 ]
 

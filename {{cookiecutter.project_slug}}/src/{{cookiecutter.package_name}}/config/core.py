@@ -15,6 +15,7 @@ from ..scorer_catalog import (
 )
 from ..vocabulary import JOURNEYS, TARGETS
 from .checker import Checker
+from .dataset import check_dataset_source, check_dataset_table
 from .model import EvalConfig, ScorerConfig
 from .names import (
     ALIAS,
@@ -32,7 +33,7 @@ SCHEMA: dict[str, Any] = {
     "mlflow": {"tracking_uri": None, "experiment": None, "sqlite_wal": None},
     "judge": {"model": None, "cache": None, "cache_dir": None},
     "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
-    "dataset": {"path": None, "table": None, "sql_warehouse_id": None},
+    "dataset": {"path": None, "table": None, "sql_warehouse_id": None, "source": None},
     "scorers": None,  # free-form keys, checked per scorer
     "quality_gates": None,  # free-form keys, checked against scorers
     "concurrency": {
@@ -66,9 +67,10 @@ def check_core(c: Checker) -> EvalConfig:
     c.model_uri("models.embedding", embedding)
     scorers = check_scorers(c, judge)
     gates = check_gates(c, scorers)
+    dataset_source = check_dataset_source(c)
     dataset_table, dataset_warehouse = check_dataset_table(c, target, warehouse)
     dataset_path = None
-    if not dataset_table:
+    if not (dataset_table or dataset_source):
         label = c.text("dataset.path") or "data/eval_dataset.jsonl"
         dataset_path = c.inside_project("dataset.path", label, "data/eval_dataset.jsonl")
     cache_dir = c.text("judge.cache_dir", ".judge-cache", required=False) or ".judge-cache"
@@ -84,6 +86,7 @@ def check_core(c: Checker) -> EvalConfig:
         prompt_alias=prompt_alias,
         dataset_path=dataset_path,
         dataset_table=dataset_table,
+        dataset_source=dataset_source,
         sqlite_wal=c.flag("mlflow.sqlite_wal", True),
         dataset_warehouse_id=dataset_warehouse,
         scorers=tuple(scorers),
@@ -196,42 +199,6 @@ def check_unity_catalog(c: Checker, target: str) -> tuple[str, str, str]:
                 value,
             )
     return uc_catalog, uc_schema, c.warehouse_id("unity_catalog.sql_warehouse_id")
-
-
-def check_dataset_table(c: Checker, target: str, uc_warehouse: str) -> tuple[str | None, str]:
-    """dataset.table and the warehouse that reads it; its rows are checked when they are read."""
-    table = c.text("dataset.table", required=False)
-    if not table:
-        return None, ""
-    if c.get("dataset.path") is not None:
-        c.problem(
-            "dataset",
-            "set one of dataset.path (a JSONL file) and dataset.table (catalog.schema.table), "
-            "not both",
-        )
-    if target != "databricks":
-        c.problem(
-            "dataset.table",
-            f"{table!r} is a Unity Catalog table, read through a Databricks SQL warehouse",
-            "set target: databricks, or use dataset.path",
-            table,
-        )
-    if not is_uc_name(table):
-        c.problem(
-            "dataset.table",
-            f"{table!r} is not catalog.schema.table",
-            "use three names of letters, digits and underscores",
-            table,
-        )
-    warehouse = c.warehouse_id("dataset.sql_warehouse_id", uc_warehouse)
-    if not warehouse:
-        c.problem(
-            "dataset.sql_warehouse_id",
-            "is empty",
-            "a table is read through a SQL warehouse: set dataset.sql_warehouse_id or "
-            "unity_catalog.sql_warehouse_id",
-        )
-    return table, warehouse
 
 
 def check_scorers(c: Checker, judge: str) -> list[ScorerConfig]:

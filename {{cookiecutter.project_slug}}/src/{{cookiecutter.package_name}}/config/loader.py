@@ -14,6 +14,7 @@ import yaml
 
 from .checker import Checker
 from .core import SCHEMA, check_core, store_problem
+from .dataset import MANAGED, managed_name
 from .model import COMMAND_LINE, ENVIRONMENT, TRACKING_URI_ENV, EvalConfig, Overrides
 from .names import CALLABLE, ENDPOINT
 from .problems import CONFIG_FILE, ConfigError, Problem
@@ -24,6 +25,7 @@ JOURNEY_MODULES = {
     "profiling": ("profiling", "profiling"),
     "tracing": ("tracing", "tracing"),
     "align_optimize": ("align", "align"),
+    "datasets": ("datasets", "datasets"),
 }
 
 
@@ -73,6 +75,9 @@ def load_config(path: Path | str, overrides: Overrides | None = None) -> EvalCon
             not_generated(checker, key, section, config.journeys[key])
     if overrides is not None:
         config = apply_overrides(checker, config, overrides)
+    if config.dataset_source and "datasets" not in journeys:
+        problem = "an MLflow evaluation dataset is read by the datasets journey, not generated here"
+        checker.problem(config.where("dataset.source")[0], problem, add_journey_fix("datasets"))
     if checker.problems:
         raise ConfigError(checker.problems)
     return config
@@ -88,13 +93,17 @@ def rendered_journeys() -> dict[str, ModuleType]:
     return found
 
 
-def not_generated(checker: Checker, key: str, section: str, on: bool) -> None:
-    """A journey this project was generated without: it cannot be switched on here."""
+def add_journey_fix(key: str) -> str:
     variables = json.dumps({f"journey_{key}": True})
-    fix = (
+    return (
         f"add it with `make update-template VARIABLES='{variables}'` "
         "(README: Keeping up with the template)"
     )
+
+
+def not_generated(checker: Checker, key: str, section: str, on: bool) -> None:
+    """A journey this project was generated without: it cannot be switched on here."""
+    fix = add_journey_fix(key)
     if on:
         checker.problem(f"journeys.{key}", "is on but this project was generated without it", fix)
     if checker.get(section) is not None:
@@ -135,16 +144,29 @@ def store_override(c: Checker, target: str, overrides: Overrides, origins: dict)
 
 
 def dataset_override(c: Checker, overrides: Overrides, origins: dict) -> dict:
-    """--dataset: a JSON Lines file instead of dataset.path or dataset.table; its records are
-    checked with the file's (project.load_project)."""
+    """--dataset: a JSON Lines file, or mlflow:<name> for an MLflow evaluation dataset, instead
+    of dataset.path, dataset.table or dataset.source; a file's records are checked with the
+    file's (project.load_project), a dataset's when a run reads it."""
     if overrides.dataset is None:
         return {}
+    if overrides.dataset.strip().startswith(MANAGED):
+        name = managed_name(overrides.dataset)
+        if name is None:
+            fix = "e.g. mlflow:eval_dataset"
+            override_problem(c, "--dataset", "names no dataset", fix, overrides.dataset)
+        origins["dataset.source"] = "--dataset"
+        return {"dataset_source": name, "dataset_path": None, "dataset_table": None}
     path = (overrides.cwd / overrides.dataset).resolve()
     if not overrides.dataset.strip() or not path.is_file():
         problem = f"{overrides.dataset!r} is not a file"
         override_problem(c, "--dataset", problem, "give a JSON Lines file", overrides.dataset)
     origins["dataset.path"] = "--dataset"
-    return {"dataset_path": path, "dataset_table": None, "dataset_warehouse_id": ""}
+    return {
+        "dataset_path": path,
+        "dataset_table": None,
+        "dataset_warehouse_id": "",
+        "dataset_source": None,
+    }
 
 
 def agent_override(c: Checker, overrides: Overrides, origins: dict) -> dict:

@@ -83,8 +83,10 @@ class EvalConfig:
     regression: Any = None  # regression.RegressionSettings
     profiling: Any = None  # profiling.ProfilingSettings
     tracing: Any = None  # tracing.TracingSettings
+    datasets: Any = None  # datasets.DatasetsSettings
     dataset_table: str | None = None  # catalog.schema.table, read through a SQL warehouse
     dataset_warehouse_id: str = ""
+    dataset_source: str | None = None  # an MLflow evaluation dataset's name (dataset.source)
     sqlite_wal: bool = True  # WAL journal and synchronous=NORMAL for a sqlite store (runtime.py)
     # Settings not taken from evaluation.yaml: setting -> the option or variable that gave it
     # ("mlflow.tracking_uri": "MLFLOW_TRACKING_URI", "dataset.path": "--dataset", ...).
@@ -109,6 +111,8 @@ class EvalConfig:
         """Where the records come from, as messages name it."""
         if self.dataset_table:
             return f"table {self.dataset_table}"
+        if self.dataset_source:
+            return f"mlflow:{self.dataset_source}"
         path = self.dataset_path
         return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else path.name
 

@@ -21,6 +21,7 @@ from .report import GateReport
 from .score_columns import parse_json_text
 
 ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
+DATASET_PARAM = "dataset"  # the dataset a run evaluated: a file, a table or mlflow:<name>
 
 
 class RunAborted(InfrastructureError):
@@ -65,12 +66,18 @@ def scope_notes(config: EvalConfig, records: list[Record]) -> list[str]:
 
 
 def read_dataset(config: EvalConfig) -> list[Record]:
-    """The records to evaluate: the JSONL file, or the Unity Catalog table (read on every run)."""
-    if not config.dataset_table:
-        return load_records(config.dataset_path, config.dataset_label)
-    from ..dataset_table import read_table
+    """The records to evaluate: the JSONL file, the Unity Catalog table or the MLflow evaluation
+    dataset (both read on every run)."""
+    if config.dataset_source:
+        from ..datasets.managed import evaluation_records
 
-    records = read_table(config.dataset_table, config.dataset_warehouse_id)
+        records = evaluation_records(config, config.dataset_source)
+    elif not config.dataset_table:
+        return load_records(config.dataset_path, config.dataset_label)
+    else:
+        from ..dataset_table import read_table
+
+        records = read_table(config.dataset_table, config.dataset_warehouse_id)
     problems = dataset_fit_problems(records, config.dataset_label, config.scorers)
     if problems:  # what check-config checks for a file, checked once the table's rows are here
         raise DatasetError("\n".join(map(str, problems)))
@@ -211,6 +218,9 @@ def run_harness(
     progress = Progress(len(records), cache)
     route_judge_calls()
     with mlflow.start_run(run_name=run_name) as run:
+        # Which records were evaluated (MLflow logs their digest as the run's dataset input):
+        # `compare` names both when two runs evaluated different data.
+        mlflow.log_param(DATASET_PARAM, config.dataset_label)
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
             mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
         if version:
