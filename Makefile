@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO ?= build/demo
 DEMO_PROJECT := $(DEMO)/support-agent-eval
+# The demo project's command line, from its folder (its .venv, as its README runs it).
+DEMO_CLI := cd $(DEMO_PROJECT) && .venv/bin/python -m support_agent_eval
 # The demo project's own commit identity: a fresh machine may have none configured.
 DEMO_GIT := git -C $(DEMO_PROJECT) -c user.name="make demo" -c user.email=demo@localhost \
 	-c commit.gpgsign=false
@@ -33,6 +35,15 @@ demo: demo-folder-is-free $(VENV)/.installed
 		$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) install
 	@echo "Running 'make eval' there: the offline evaluation and its quality gates."
 	@$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) eval
+	@echo
+	@echo "The datasets loop: the traces whose 'concise' verdict failed become an MLflow evaluation"
+	@echo "dataset, which 'dataset expand' grows with edge cases; then 'evaluate' runs on it."
+	@$(DEMO_CLI) dataset from-traces --run evaluation --failed concise
+	@$(DEMO_CLI) dataset expand
+	@$(DEMO_CLI) evaluate --dataset mlflow:eval_dataset --run-name grown; status=$$?; \
+	if [ $$status = 1 ]; then echo "The edge cases fail gates that the shipped records pass:" \
+	  "$(DEMO_PROJECT)/reports/gates.md lists the failing rows."; \
+	elif [ $$status != 0 ]; then exit $$status; fi
 	@echo
 	@echo "The demo project is $(DEMO_PROJECT). Its README.md's commands work there as printed:"
 	@echo "  cd $(DEMO_PROJECT) && make eval"

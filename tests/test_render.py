@@ -4,6 +4,7 @@ leftover template syntax, Python that compiles and passes ruff, TOML and YAML th
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import py_compile
 import re
@@ -92,6 +93,8 @@ BASE_FILES = {
             "config/problems.py",
             "credentials.py",
             "dataset.py",
+            "dataset_record.py",
+            "dataset_store.py",
             "project.py",
             "dataset_table.py",
             "reporting.py",
@@ -250,8 +253,6 @@ JOURNEY_FILES = {
                 "commands.py",
                 "expand.py",
                 "from_traces.py",
-                "managed.py",
-                "records.py",
             )
         ),
         f"{PACKAGE}/config/datasets.py",
@@ -569,6 +570,12 @@ def test_make_demo_leaves_a_project_whose_readme_commands_work(demo):
     project = demo.project
     # Quiet: the steps, the gate table and where the project is; no pip chatter.
     assert "Quality gates" in done.stdout and f"The demo project is {project}" in done.stdout
+    # The datasets loop: failing traces into a dataset, grown with edge cases, evaluated again.
+    assert "merged 6 new record(s) into mlflow:eval_dataset" in done.stdout, done.stdout[-4000:]
+    assert "mlflow:eval_dataset: added " in done.stdout
+    grown = json.loads((project / "reports" / "gates.json").read_text())
+    assert grown["rows"] > 6 and grown["passed"] is False  # the edge cases find failures
+    assert "The edge cases fail gates that the shipped records pass" in done.stdout
     for chatter in ("Collecting", "Requirement already satisfied", "Successfully installed"):
         assert chatter not in output, output[-4000:]
     # Installed into the project's own .venv, so its README's commands work as printed.

@@ -1,5 +1,5 @@
 """The dataset setting: a JSON Lines file (dataset.path, read in core.py), a Unity Catalog
-table, or an MLflow evaluation dataset (dataset.source: mlflow:<name>, the datasets journey)."""
+table, or an MLflow evaluation dataset (dataset.source: mlflow:<name>)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def managed_name(reference: str) -> str | None:
 
 def check_dataset_source(c: Checker) -> str | None:
     """dataset.source: the name of an MLflow evaluation dataset; its records are read and
-    checked when a run reads them (datasets/managed.py)."""
+    checked when a run reads them (dataset_store.py)."""
     source = c.text("dataset.source", required=False)
     if not source:
         return None

@@ -75,9 +75,6 @@ def load_config(path: Path | str, overrides: Overrides | None = None) -> EvalCon
             not_generated(checker, key, section, config.journeys[key])
     if overrides is not None:
         config = apply_overrides(checker, config, overrides)
-    if config.dataset_source and "datasets" not in journeys:
-        problem = "an MLflow evaluation dataset is read by the datasets journey, not generated here"
-        checker.problem(config.where("dataset.source")[0], problem, add_journey_fix("datasets"))
     if checker.problems:
         raise ConfigError(checker.problems)
     return config
@@ -93,17 +90,13 @@ def rendered_journeys() -> dict[str, ModuleType]:
     return found
 
 
-def add_journey_fix(key: str) -> str:
+def not_generated(checker: Checker, key: str, section: str, on: bool) -> None:
+    """A journey this project was generated without: it cannot be switched on here."""
     variables = json.dumps({f"journey_{key}": True})
-    return (
+    fix = (
         f"add it with `make update-template VARIABLES='{variables}'` "
         "(README: Keeping up with the template)"
     )
-
-
-def not_generated(checker: Checker, key: str, section: str, on: bool) -> None:
-    """A journey this project was generated without: it cannot be switched on here."""
-    fix = add_journey_fix(key)
     if on:
         checker.problem(f"journeys.{key}", "is on but this project was generated without it", fix)
     if checker.get(section) is not None:

@@ -69,7 +69,7 @@ def read_dataset(config: EvalConfig) -> list[Record]:
     """The records to evaluate: the JSONL file, the Unity Catalog table or the MLflow evaluation
     dataset (both read on every run)."""
     if config.dataset_source:
-        from ..datasets.managed import evaluation_records
+        from ..dataset_store import evaluation_records
 
         records = evaluation_records(config, config.dataset_source)
     elif not config.dataset_table:

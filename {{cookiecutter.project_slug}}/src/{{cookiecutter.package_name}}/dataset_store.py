@@ -3,20 +3,21 @@ merge records into it. The same code serves a local store and Databricks, where 
 backed by the Unity Catalog table its name gives (catalog.schema.table).
 
 Verified on MLflow 3.17.2: a local store accepts a second dataset of the same name without a
-word, and `get_dataset(name=)` then fails; so a dataset is found with search_datasets and two of
-one name are an error naming both ids. `merge_records` upserts by inputs.
+word, and `get_dataset(name=)` then fails; so the id of a dataset this project creates is kept
+in an experiment tag, and an unpinned name found twice is an error naming both ids.
+`merge_records` upserts by inputs. On Databricks the datasets API is in databricks-agents.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..config import EvalConfig
-from ..dataset import DatasetError, Record, check_records
-from ..evaluation.judge_cache import canonical
-from .records import RECORD_ID_TAG, DatasetRecord
+from .config import EvalConfig
+from .dataset import DatasetError, Record, check_records
+from .dataset_record import RECORD_ID_TAG, DatasetRecord
+from .evaluation.judge_cache import canonical
 
-# Record sources as MLflow keeps them (DatasetRecordSourceType) and as records.py writes them.
+# Record sources as MLflow keeps them (DatasetRecordSourceType).
 TRACE, HUMAN, CODE = "TRACE", "HUMAN", "CODE"
 
 
@@ -34,8 +35,15 @@ def require_databricks_agents() -> None:
         )
 
 
-def find_dataset(config: EvalConfig, name: str):
-    """The evaluation dataset called `name`, or None; DatasetError when several share it."""
+def pin_tag(name: str) -> str:
+    """The experiment tag keeping the id of the dataset this project made under `name`."""
+    return f"eval.dataset_id.{name}"
+
+
+def find_dataset(config: EvalConfig, name: str, experiment_id: str | None = None, pin=None):
+    """The evaluation dataset called `name`, or None. Locally the id this project pinned in the
+    experiment's tag `pin` (default pin_tag(name)) wins, so a second dataset someone made with
+    the same name changes nothing; unpinned, two of one name are a DatasetError naming both."""
     from mlflow.genai import datasets
 
     if config.target == "databricks":  # a Unity Catalog table: its name is unique
@@ -46,6 +54,12 @@ def find_dataset(config: EvalConfig, name: str):
             if "does not exist" in str(err) or "NOT_FOUND" in str(err):
                 return None
             raise DatasetError(f"dataset {name!r}: {type(err).__name__}: {err}") from err
+    if experiment_id is not None:
+        import mlflow
+
+        pinned = mlflow.get_experiment(experiment_id).tags.get(pin or pin_tag(name))
+        if pinned:
+            return datasets.get_dataset(dataset_id=pinned)
     quoted = name.replace("'", "\\'")
     found = datasets.search_datasets(filter_string=f"name = '{quoted}'")
     if len(found) > 1:
@@ -57,9 +71,9 @@ def find_dataset(config: EvalConfig, name: str):
     return found[0] if found else None
 
 
-def require_dataset(config: EvalConfig, name: str):
+def require_dataset(config: EvalConfig, name: str, experiment_id: str | None = None):
     """The dataset called `name`; DatasetError naming it and how to make it when absent."""
-    dataset = find_dataset(config, name)
+    dataset = find_dataset(config, name, experiment_id)
     if dataset is None:
         raise DatasetError(
             f"mlflow:{name}: no MLflow evaluation dataset has this name in "
@@ -69,13 +83,21 @@ def require_dataset(config: EvalConfig, name: str):
     return dataset
 
 
-def open_or_create(config: EvalConfig, name: str, experiment_id: str):
-    """The dataset called `name`, created (linked to the experiment) when there is none."""
+def open_or_create(config: EvalConfig, name: str, experiment_id: str, pin=None):
+    """The dataset called `name`, created (linked to the experiment) when there is none; a
+    local one's id is pinned in the experiment's tag (see find_dataset)."""
+    import mlflow
     from mlflow.genai import datasets
 
-    return find_dataset(config, name) or datasets.create_dataset(
-        name=name, experiment_id=[experiment_id]
-    )
+    found = find_dataset(config, name, experiment_id, pin)
+    if found is not None:
+        return found
+    dataset = datasets.create_dataset(name=name, experiment_id=[experiment_id])
+    if config.target != "databricks":
+        mlflow.MlflowClient().set_experiment_tag(
+            experiment_id, pin or pin_tag(name), dataset.dataset_id
+        )
+    return dataset
 
 
 def read_records(dataset) -> list[DatasetRecord]:
@@ -101,7 +123,7 @@ def read_records(dataset) -> list[DatasetRecord]:
 
 
 def source_label(source_type, source_id, source=None) -> str:
-    """records.py's source: trace:<id> for a record made from a trace, the origin this module
+    """A DatasetRecord's source: trace:<id> for a record made from a trace, the origin this module
     wrote for one made by code (expand:<generator>, file), else the type."""
     present = isinstance(source_id, str) and source_id  # pandas gives NaN for none
     if source_type == TRACE and present:
@@ -157,10 +179,10 @@ def merge(dataset, records: list[DatasetRecord], present: list[DatasetRecord]):
 def evaluation_records(config: EvalConfig, name: str) -> list[Record]:
     """The dataset's records as `evaluate` reads a file's, checked by the same rules
     (dataset.check_records): a record without inputs is an error naming it."""
-    from ..runtime import connect
+    from .runtime import connect
 
-    connect(config)
-    records = read_records(require_dataset(config, name))
+    _, experiment = connect(config)
+    records = read_records(require_dataset(config, name, experiment.experiment_id))
     rows = []
     for number, record in enumerate(records, start=1):
         row = {"inputs": record.inputs, "expectations": record.expectations}

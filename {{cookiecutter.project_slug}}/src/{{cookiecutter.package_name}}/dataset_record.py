@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..evaluation.score_columns import input_key
+from .evaluation.score_columns import input_key
 
 # Record tags (MLflow dataset record tags; JSON Lines files have no tags, see to_jsonl_row).
 RECORD_ID_TAG = "eval.record_id"  # the id `compare` pairs on (dataset.RECORD_ID_TAG)
