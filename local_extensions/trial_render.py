@@ -53,6 +53,6 @@ def config_errors(answers: dict) -> list[str]:
             project = generate_files(
                 repo_dir=str(TEMPLATE), context=context, output_dir=folder, accept_hooks=False
             )
-        except Exception:  # noqa: BLE001 - the real render reports its own failure
+            return hook.error_lines(Path(project), answers["package_name"])
+        except Exception:  # noqa: BLE001 - the real render and its hook report their own failure
             return []
-        return hook.error_lines(Path(project), answers["package_name"])
