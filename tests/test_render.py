@@ -253,6 +253,7 @@ JOURNEY_FILES = {
                 "commands.py",
                 "expand.py",
                 "from_traces.py",
+                "model_variants.py",
             )
         ),
         f"{PACKAGE}/config/datasets.py",

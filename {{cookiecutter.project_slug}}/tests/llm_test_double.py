@@ -7,8 +7,9 @@ HTTP 429 with `Retry-After` above `rate_limit` calls per second, HTTP 500 for on
 120 s after the first `hang_after` (a hung endpoint), or `status` for every call (a dead or
 misconfigured endpoint). A judge's request
 (it asks for a structured `response_format`) gets {"result": "no"} when the judged text contains
-FAIL_MARKER, else {"result": "yes"}; a pre-flight probe (one token) and any other request (the
-agent's) get a short answer.
+FAIL_MARKER, else {"result": "yes"}; a request for dataset variants gets three rewrites naming
+the question; a pre-flight probe (one token) and any other request (the agent's) get a short
+answer.
 
 `python tests/llm_test_double.py --latency-ms 300 ...` serves it in a process of its own (so its
 CPU is not the benchmark's), prints `port N`, and answers GET /stats with its counters.
@@ -25,6 +26,7 @@ import time
 from loopback import LoopbackServer, chat_completion
 
 FAIL_MARKER = "UNSAFE-ANSWER"
+VARIANTS_ASK = '{"variants"'  # the reply `dataset expand --llm` asks for (model_variants.py)
 
 
 class LlmTestDouble(LoopbackServer):
@@ -46,7 +48,15 @@ class LlmTestDouble(LoopbackServer):
         self.hang_after = hang_after  # every call after this many hangs for 120 s (None: never)
         self.status = 200  # set to e.g. 400, 401 or 500 to make every call answer it
         self.requests: list[dict] = []
-        self.counts = {"calls": 0, "judge": 0, "agent": 0, "probe": 0, "throttled": 0, "failed": 0}
+        self.counts = {
+            "calls": 0,
+            "judge": 0,
+            "agent": 0,
+            "probe": 0,
+            "variants": 0,
+            "throttled": 0,
+            "failed": 0,
+        }
         self._window: list[float] = []  # arrival times within the last second
 
     def respond(self, request: dict):
@@ -59,8 +69,10 @@ class LlmTestDouble(LoopbackServer):
             if "response_format" in body
             else "probe"
             if body.get("max_tokens") == 1
+            else "variants"
+            if any(VARIANTS_ASK in str(m.get("content")) for m in body.get("messages", []))
             else "agent"
-        )  # probe: a pre-flight
+        )  # probe: a pre-flight; variants: `dataset expand --llm`
         record = {"path": request["path"], "body": body, "kind": kind, "at": time.monotonic()}
         with self._lock:
             self.requests.append(record)
@@ -91,6 +103,15 @@ class LlmTestDouble(LoopbackServer):
             status = self.status if self.status != 200 else 500
             return status, {"error": {"message": f"test double answers {status}"}}
         text = json.dumps(body.get("messages", []))
+        if kind == "variants":  # each rewrite names the question, so tests can trace it
+            question = body["messages"][-1]["content"]
+            rewrites = [f"{question} (asked another way, {n})" for n in (1, 2, 3)]
+            return chat_completion(
+                "chatcmpl-test-double",
+                body.get("model"),
+                json.dumps({"variants": rewrites}),
+                (30, 30),
+            )
         if kind == "judge":
             verdict = "no" if FAIL_MARKER in text else "yes"
             content = json.dumps({"result": verdict, "rationale": f"test double says {verdict}"})
