@@ -59,7 +59,10 @@ def find_dataset(config: EvalConfig, name: str, experiment_id: str | None = None
 
         pinned = mlflow.get_experiment(experiment_id).tags.get(pin or pin_tag(name))
         if pinned:
-            return datasets.get_dataset(dataset_id=pinned)
+            try:
+                return datasets.get_dataset(dataset_id=pinned)
+            except Exception:  # noqa: BLE001 - deleted since: look it up by name, as if unpinned
+                pass
     quoted = name.replace("'", "\\'")
     found = datasets.search_datasets(filter_string=f"name = '{quoted}'")
     if len(found) > 1:
