@@ -98,8 +98,9 @@ def test_reports_read_on_a_phone_and_a_desktop(installed):
 
 
 def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
-    """The installed combinations target local; the Databricks target's bundle, UC-table dataset
-    and config tests need no install, so they run from the rendered source."""
+    """The installed combinations target local; the Databricks target's bundle, UC-table dataset,
+    config and datasets-journey tests (against the workspace test double, and offline) need no
+    install of their own, so they run from the rendered source."""
     project = bake(
         tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True
     )
@@ -113,6 +114,7 @@ def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
             "tests/test_bundle.py",
             "tests/test_dataset_table.py",
             "tests/test_config.py",
+            "tests/test_datasets.py",
         ],
         cwd=project,
         capture_output=True,

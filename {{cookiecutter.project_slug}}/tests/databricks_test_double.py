@@ -2,16 +2,18 @@
 
 Only for tests: no Databricks workspace is reachable from them, ever. It keeps just enough state
 (experiments and their tags, SQL warehouses, trace locations, scheduled scorers, effective UC
-grants, tables read by SQL statements) for the real MLflow and databricks-sdk clients to run
-`tracing setup`, `tracing grants --check`, `monitoring ...` and the dataset.table reader against
-it, and records every request so tests can assert what was sent. An endpoint it does not know
-answers 501 and is listed in `unhandled`.
+grants, tables read by SQL statements, Unity Catalog tables and the managed evaluation datasets
+they back) for the real MLflow, databricks-sdk and databricks-agents clients to run `tracing
+setup`, `tracing grants --check`, `monitoring ...`, the dataset.table reader and the dataset
+commands against it, and records every request so tests can assert what was sent. An endpoint
+it does not know answers 501 and is listed in `unhandled`.
 
 Point a process at it with DATABRICKS_HOST=double.host and any DATABRICKS_TOKEN.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote
 
@@ -20,6 +22,8 @@ from loopback import LoopbackServer
 STATUS = {
     "RESOURCE_DOES_NOT_EXIST": 404,
     "NOT_FOUND": 404,
+    "TABLE_DOES_NOT_EXIST": 404,
+    "INTERNAL_ERROR": 500,
     "ALREADY_EXISTS": 409,
     "RESOURCE_ALREADY_EXISTS": 409,
     "INVALID_PARAMETER_VALUE": 400,
@@ -32,6 +36,19 @@ TABLE_TAGS = {
     "annotations_table_name": "mlflow.experiment.databricksTraceAnnotationsTable",
 }
 SELECT_TABLE = re.compile(r"^SELECT \* FROM `(\w+)`\.`(\w+)`\.`(\w+)`$")
+
+
+def workspace_env(double, home) -> dict[str, str]:
+    """A process environment that can only reach the test double (no profile in `home`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "MLFLOW_"))}
+    env.update(
+        DATABRICKS_HOST=double.host,
+        DATABRICKS_TOKEN="dapi-test-double",
+        HOME=str(home),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+    )
+    return env
 
 
 class ApiError(Exception):
@@ -54,6 +71,11 @@ class DatabricksTestDouble(LoopbackServer):
         # catalog.schema.table -> (column names, rows of JSON_ARRAY values: text or None)
         self.tables: dict[str, tuple[list[str], list[list]]] = {}
         self.statements: dict[str, dict] = {}
+        self.uc_tables: dict[str, str] = {}  # catalog.schema.table -> table id
+        # dataset id -> {"name", "experiment_ids", "records": [REST records], "versions": [ops]}
+        self.datasets: dict[str, dict] = {}
+        self.records_page_size = 3  # small, so readers must page
+        self.failing_record_writes = 0  # this many records:batchCreate calls answer 500
         self.rows_per_chunk = 2  # small, so readers must page
         self.pending_polls = 1  # a statement answers PENDING this often before it is done
         self.requests: list[dict] = []
@@ -138,6 +160,10 @@ class DatabricksTestDouble(LoopbackServer):
             return self.result_chunk(parts[4], int(parts[7]))
         if parts[:4] == ["api", "2.1", "unity-catalog", "effective-permissions"]:
             return self.effective_permissions(parts[5], query.get("principal"))
+        if parts[:4] == ["api", "2.1", "unity-catalog", "tables"] and method == "GET":
+            return self.uc_table(parts[4])
+        if parts[:4] == ["api", "2.0", "managed-evals", "datasets"]:
+            return self.datasets_api(method, parts[4:], query, body)
         raise ApiError("NOT_IMPLEMENTED", f"the test double does not emulate {method} {path}")
 
     def experiment(self, experiment_id: str) -> dict:
@@ -274,6 +300,76 @@ class DatabricksTestDouble(LoopbackServer):
             if name == full_name and (principal is None or who == principal)
         ]
         return {"privilege_assignments": assignments}
+
+    # -- Unity Catalog tables and the managed evaluation datasets they back ------------------
+    def uc_table(self, full_name: str) -> dict:
+        if full_name not in self.uc_tables:
+            raise ApiError("TABLE_DOES_NOT_EXIST", f"Table '{full_name}' does not exist.")
+        catalog, schema, name = full_name.split(".")
+        return {
+            "full_name": full_name,
+            "catalog_name": catalog,
+            "schema_name": schema,
+            "name": name,
+            "table_id": self.uc_tables[full_name],
+        }
+
+    def dataset_json(self, dataset_id: str) -> dict:
+        if dataset_id not in self.datasets:
+            raise ApiError("RESOURCE_DOES_NOT_EXIST", f"Dataset {dataset_id} does not exist")
+        found = self.datasets[dataset_id]
+        return {
+            "dataset_id": dataset_id,
+            "name": found["name"],
+            "source_type": "databricks-uc-table",
+            "experiment_ids": found["experiment_ids"],
+            "digest": f"digest-{dataset_id}-{len(found['records'])}",
+            "is_uc_native": True,  # writes go to the table itself: no client-side Spark sync
+        }
+
+    def datasets_api(self, method: str, rest: list[str], query: dict, body: dict) -> dict:
+        """Create a dataset (and its UC table), get it, page through and add its records."""
+        if not rest and method == "POST":
+            if body["name"] in self.uc_tables:
+                raise ApiError("ALREADY_EXISTS", f"Table '{body['name']}' already exists.")
+            dataset_id = f"dataset-{len(self.datasets) + 1}"
+            experiments = [e for e in query.get("experiment_ids", "").split(",") if e]
+            self.datasets[dataset_id] = {
+                "name": body["name"],
+                "experiment_ids": experiments,
+                "records": [],
+                "versions": ["CREATE TABLE"],  # the table's Delta history: one per write
+            }
+            self.uc_tables[body["name"]] = dataset_id  # UC-native: the table is the dataset's
+            return self.dataset_json(dataset_id)
+        dataset = self.dataset_json(rest[0]) and self.datasets[rest[0]]
+        if len(rest) == 1 and method == "GET":
+            return self.dataset_json(rest[0])
+        if rest[1:] == ["records"] and method == "GET":
+            start = int(query.get("page_token") or 0)
+            end = start + self.records_page_size
+            page = {"dataset_records": dataset["records"][start:end]}
+            if end < len(dataset["records"]):
+                page["next_page_token"] = str(end)
+            return page
+        if rest[1:] == ["versions"] and method == "GET":
+            return {
+                "dataset_versions": [
+                    {"dataset_id": rest[0], "version": number, "operation": operation}
+                    for number, operation in enumerate(dataset["versions"])
+                ]
+            }
+        if rest[1:] == ["records:batchCreate"] and method == "POST":
+            if self.failing_record_writes > 0:
+                self.failing_record_writes -= 1
+                raise ApiError("INTERNAL_ERROR", "the test double failed this write on purpose")
+            for item in body["requests"]:
+                record = dict(item["dataset_record"])
+                record["dataset_record_id"] = f"{rest[0]}-record-{len(dataset['records']) + 1}"
+                dataset["records"].append(record)
+            dataset["versions"].append("MERGE")
+            return {}
+        raise ApiError("NOT_IMPLEMENTED", f"the test double does not emulate {method} datasets")
 
     # -- SQL statements: SELECT * FROM a table, as the Statement Execution API answers it -----
     def execute_statement(self, body: dict) -> dict:

@@ -31,6 +31,8 @@ def offline(config_path):
         if "regression" in raw:
             raw["regression"]["baseline"] = {"prompt": "prompts:/support_agent_system@production"}
             raw["regression"]["max_regressed_rows"] = {"pii": 0, "refusal": 0}
+        if "datasets" in raw:  # a local store's dataset name is not a Unity Catalog table
+            raw["datasets"]["name"] = "eval_dataset"
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return raw
 

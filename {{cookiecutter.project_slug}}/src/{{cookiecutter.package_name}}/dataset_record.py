@@ -22,6 +22,11 @@ class DatasetRecord:
     source: str = "file"
     tags: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_record(cls, record, source: str = "file") -> DatasetRecord:
+        """A checked record of a file or table (dataset.Record) as this journey's record."""
+        return cls(record.inputs, record.expectations, record.id, source=source)
+
     @property
     def key(self) -> str:
         """The canonical input key `compare` pairs runs on: the record id, else the inputs

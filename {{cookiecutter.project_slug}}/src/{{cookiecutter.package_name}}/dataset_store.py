@@ -5,33 +5,54 @@ backed by the Unity Catalog table its name gives (catalog.schema.table).
 Verified on MLflow 3.17.2: a local store accepts a second dataset of the same name without a
 word, and `get_dataset(name=)` then fails; so the id of a dataset this project creates is kept
 in an experiment tag, and an unpinned name found twice is an error naming both ids.
-`merge_records` upserts by inputs. On Databricks the datasets API is in databricks-agents.
+`merge_records` upserts by inputs. On Databricks the datasets API is in databricks-agents
+(verified with 1.13.0): a record's source is written in its own shape ({"trace": {"trace_id"}}),
+and a batch of records the workspace refuses is logged, not raised, so `merge` counts the
+records after writing and fails when some did not land.
 """
 
 from __future__ import annotations
 
-import math
-
 from .config import EvalConfig
 from .dataset import DatasetError, Record, check_records
-from .dataset_record import RECORD_ID_TAG, DatasetRecord
+from .dataset_record import GENERATOR_TAG, RECORD_ID_TAG, DatasetRecord
 from .evaluation.judge_cache import canonical
 
 # Record sources as MLflow keeps them (DatasetRecordSourceType).
 TRACE, HUMAN, CODE = "TRACE", "HUMAN", "CODE"
 
 
+# The databricks-agents version the Databricks dataset path was verified with (its REST calls
+# and record shapes, against the workspace test double).
+AGENTS_MIN = (1, 13)
+
+
 def require_databricks_agents() -> None:
     """On Databricks, mlflow.genai.datasets calls the databricks-agents package (MLflow 3.17.2
-    raises an ImportError naming it only once a dataset is used): say so before any work."""
+    raises an ImportError naming it only once a dataset is used): say so before any work, and
+    when the installed one is older than the verified version."""
     import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
 
+    from .runtime import parse_version
+
+    floor = ".".join(map(str, AGENTS_MIN))
+    fix = f"pip install 'databricks-agents>={floor},<2'"
     if importlib.util.find_spec("databricks") is None or (
         importlib.util.find_spec("databricks.agents") is None
     ):
         raise DatasetError(
             "Databricks evaluation datasets need the databricks-agents package, which MLflow "
-            "calls for them: pip install databricks-agents"
+            f"calls for them: {fix}"
+        )
+    try:
+        installed = version("databricks-agents")
+    except PackageNotFoundError:  # importable without metadata: a source checkout; trust it
+        return
+    if parse_version(installed) < AGENTS_MIN:
+        raise DatasetError(
+            f"databricks-agents {installed} is older than {floor}, the version this project's "
+            f"Databricks datasets were verified with: {fix}"
         )
 
 
@@ -116,40 +137,59 @@ def read_records(dataset) -> list[DatasetRecord]:
                 inputs=row.get("inputs") or {},
                 expectations=row.get("expectations") or {},
                 id=tags.get(RECORD_ID_TAG),
-                source=source_label(
-                    row.get("source_type"), row.get("source_id"), row.get("source")
-                ),
+                source=source_label(row, tags),
                 tags=tags,
             )
         )
     return records
 
 
-def source_label(source_type, source_id, source=None) -> str:
-    """A DatasetRecord's source: trace:<id> for a record made from a trace, the origin this module
-    wrote for one made by code (expand:<generator>, file), else the type."""
-    present = isinstance(source_id, str) and source_id  # pandas gives NaN for none
-    if source_type == TRACE and present:
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None  # pandas gives NaN for none
+
+
+def source_label(row: dict, tags: dict[str, str]) -> str:
+    """A record's source: trace:<id> for a record made from a trace, the origin this module wrote
+    for one made by code (expand:<generator>, file), human, else code. A local store gives
+    source_type, source_id and source (a DatasetRecordSource); Databricks gives source alone, as
+    {"trace": {"trace_id": ...}} or {"human": {...}}, and keeps no origin: the generator tag
+    names it."""
+    source = row.get("source")
+    if "source_type" not in row:  # Databricks
+        source = source or {}
+        trace_id = _text((source.get("trace") or {}).get("trace_id"))
+        if trace_id:
+            return f"trace:{trace_id}"
+        if source.get("human"):
+            return "human"
+        generator = tags.get(GENERATOR_TAG)
+        return f"expand:{generator}" if generator else "code"
+    source_type, source_id = row.get("source_type"), _text(row.get("source_id"))
+    if source_type == TRACE and source_id:
         return f"trace:{source_id}"
-    origin = (getattr(source, "source_data", None) or {}).get("origin")
-    if source_type == CODE and isinstance(origin, str) and origin:
+    origin = _text((getattr(source, "source_data", None) or {}).get("origin"))
+    if source_type == CODE and origin:
         return origin
-    if source_type is None or (isinstance(source_type, float) and math.isnan(source_type)):
+    if not _text(source_type):
         return "code"
     return str(source_type).lower()
 
 
-def as_mlflow_record(record: DatasetRecord) -> dict:
+def as_mlflow_record(record: DatasetRecord, target: str = "local") -> dict:
     """A DatasetRecord as merge_records takes it: tags carry the id, generator and parent; the
-    source says which trace a record came from."""
+    source says which trace a record came from. Databricks takes a trace source only (a human
+    one needs a user name these records do not carry; the tags say what code made)."""
     tags = dict(record.tags)
     if record.id:
         tags[RECORD_ID_TAG] = record.id
     row: dict = {"inputs": record.inputs, "tags": tags}
     if record.expectations:
         row["expectations"] = record.expectations
-    if record.source.startswith("trace:"):
-        trace_id = record.source.removeprefix("trace:")
+    trace_id = record.source.removeprefix("trace:") if record.source.startswith("trace:") else ""
+    if target == "databricks":
+        if trace_id:
+            row["source"] = {"trace": {"trace_id": trace_id}}
+    elif trace_id:
         row["source"] = {"source_type": TRACE, "source_data": {"trace_id": trace_id}}
     elif record.source == "human":
         row["source"] = {"source_type": HUMAN, "source_data": {}}
@@ -171,11 +211,23 @@ def new_inputs(records: list[DatasetRecord], present: list[DatasetRecord]) -> li
     return fresh
 
 
-def merge(dataset, records: list[DatasetRecord], present: list[DatasetRecord]):
-    """Merge the records whose inputs the dataset (holding `present`) lacks; returns them."""
+def merge(config: EvalConfig, dataset, records: list[DatasetRecord], present) -> list:
+    """Merge the records whose inputs the dataset (holding `present`) lacks; returns them.
+    The dataset is counted after the write: a DatasetError says how many did not land (on
+    Databricks, a refused batch is only logged by the client)."""
     fresh = new_inputs(records, present)
-    if fresh:
-        dataset.merge_records([as_mlflow_record(r) for r in fresh])
+    if not fresh:
+        return fresh
+    # The handle merge_records returns reads the records afresh (a Databricks handle caches
+    # the ones it read before).
+    after = dataset.merge_records([as_mlflow_record(r, config.target) for r in fresh])
+    expected, held = len(present) + len(fresh), len(after.to_df())
+    if held < expected:
+        raise DatasetError(
+            f"mlflow:{dataset.name}: {expected - held} of {len(fresh)} new record(s) did not "
+            f"reach the dataset (it holds {held} of {expected}): the store refused a write. Run "
+            "the command again: records already there are left alone"
+        )
     return fresh
 
 
