@@ -1,4 +1,5 @@
-# `make demo` renders the default project and runs its offline evaluation; `make test` runs the
+# `make demo` renders the default project and runs its offline evaluation (SHAPE=tool_calling:
+# the tool-calling agent, and the tool-call regression `compare` finds); `make test` runs the
 # template's tests; `make lint` runs ruff on the hooks and tests (tests/test_render.py lints every
 # rendered project). All use one virtualenv, made on first use.
 VENV ?= .venv
@@ -25,7 +26,7 @@ $(VENV)/.installed: tests/requirements.txt tests/constraints.txt
 # clean, so someone's edits in it are never deleted.
 demo: demo-folder-is-free $(VENV)/.installed
 	@rm -rf $(DEMO_PROJECT)
-	@$(VENV)/bin/cookiecutter --no-input . --output-dir $(DEMO)
+	@$(VENV)/bin/cookiecutter --no-input . --output-dir $(DEMO) $(if $(SHAPE),agent_shape=$(SHAPE))
 	@$(DEMO_GIT) init --quiet --initial-branch main
 	@$(DEMO_GIT) add --all
 	@$(DEMO_GIT) commit --quiet --no-verify --message "Render the template (make demo)"
@@ -44,6 +45,15 @@ demo: demo-folder-is-free $(VENV)/.installed
 	if [ $$status = 1 ]; then echo "The edge cases fail gates that the shipped records pass:" \
 	  "$(DEMO_PROJECT)/reports/gates.md lists the failing rows."; \
 	elif [ $$status != 0 ]; then exit $$status; fi
+	@if [ "$(SHAPE)" = tool_calling ]; then \
+	  echo; echo "The tool-calling agent: 'compare' evaluates the candidate prompt, whose" \
+	    "'Order lookup: off' line stops the lookup_order tool."; \
+	  ($(DEMO_CLI) compare > /dev/null); status=$$?; \
+	  grep "^#### .tool_calls. regressed" $(DEMO_PROJECT)/reports/regression.md; \
+	  if [ $$status = 1 ]; then echo "The tool-call regression fails the comparison:" \
+	    "$(DEMO_PROJECT)/reports/regression.md has every regressed input."; \
+	  else exit $$status; fi; \
+	fi
 	@echo
 	@echo "The demo project is $(DEMO_PROJECT). Its README.md's commands work there as printed:"
 	@echo "  cd $(DEMO_PROJECT) && make eval"

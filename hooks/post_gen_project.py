@@ -49,6 +49,7 @@ ANSWER_FOR = {
     "target": "target",
     "mlflow.experiment": "experiment_name",
     "judge.model": "judge_model",
+    "agent.shape": "agent_shape",
     "agent.prompt.name": "prompt_name",
     "scorers": "scorers",
     "quality_gates": "quality_gates",

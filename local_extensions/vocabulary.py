@@ -22,6 +22,9 @@ JOURNEYS = {
 # choice list and then ignores every later key.
 CHOICES = {
     "target": ["local", "databricks"],
+    # single_turn: one request, one answer; tool_calling: the agent calls tools (TOOL spans) and
+    # the dataset says which calls each request needs (agent.shape in evaluation.yaml).
+    "agent_shape": ["single_turn", "tool_calling"],
     "ci_provider": ["github", "gitlab", "none"],
 }
 
@@ -36,11 +39,17 @@ SCORERS = {
     "retrieval_groundedness": {"kind": "llm", "expectations": False},
     "retrieval_relevance": {"kind": "llm", "expectations": False},
     "retrieval_sufficiency": {"kind": "llm", "expectations": True},
+    "equivalence": {"kind": "llm", "expectations": True},
+    "expectations_guidelines": {"kind": "llm", "expectations": True},
+    "tool_call_correctness": {"kind": "llm", "expectations": False},
+    "tool_call_efficiency": {"kind": "llm", "expectations": False},
     "pii": {"kind": "deterministic", "expectations": False},
     "length": {"kind": "deterministic", "expectations": False},
     "regex": {"kind": "deterministic", "expectations": False},
     "fact_coverage": {"kind": "deterministic", "expectations": True},
     "refusal": {"kind": "deterministic", "expectations": True},
+    "tool_calls": {"kind": "deterministic", "expectations": True},
+    "tool_budget": {"kind": "deterministic", "expectations": False},
 }
 # What a scorer (and so a gate) may be named.
 SCORER_NAME = r"^[a-z][a-z0-9_]*$"
@@ -62,6 +71,16 @@ DEFAULTS = {
 }
 
 
+# Added to the target's defaults for an agent shape: the checks of what the shape adds.
+SHAPE_DEFAULTS = {
+    "single_turn": {"scorers": "", "quality_gates": ""},
+    "tool_calling": {
+        "scorers": "tool_calls,tool_budget",
+        "quality_gates": "tool_calls=1.0,tool_budget=1.0",
+    },
+}
+
+
 def as_data() -> dict:
     """Everything above as one JSON-ready mapping (the rendered project's vocabulary.json)."""
     return {
@@ -71,4 +90,5 @@ def as_data() -> dict:
         "scorer_name": SCORER_NAME,
         "gate_syntax": GATE_SYNTAX,
         "defaults": DEFAULTS,
+        "shape_defaults": SHAPE_DEFAULTS,
     }

@@ -25,6 +25,7 @@ GOOD = {
     "package_name": "support_agent_eval",
     "target": "local",
     "ci_provider": "github",
+    "agent_shape": "single_turn",
     "journey_regression": True,
     "journey_profiling": False,
     "journey_tracing": False,
@@ -58,6 +59,7 @@ def test_good_answers_pass():
         ("package_name", "json", "package_name: 'json' shadows an existing module"),
         ("target", "azure", "target: 'azure' is not one of ['local', 'databricks']"),
         ("ci_provider", "jenkins", "ci_provider: 'jenkins' is not one of"),
+        ("agent_shape", "multi_agent", "agent_shape: 'multi_agent' is not one of ['single_turn', "),
         ("journey_tracing", "maybe", "journey_tracing: 'maybe' is not yes/no"),
         ("scorers", "", "scorers: is empty"),
         ("scorers", "pii,Safety!", "scorers: 'Safety!' is not a scorer name"),
@@ -100,6 +102,15 @@ def test_every_default_names_known_scorers_and_gates_them():
         gated = set(pre.gate_thresholds(default["quality_gates"])) - {"helpful"}  # guidelines
         assert gated <= set(scorers), target
         assert pre.validate({**GOOD, "target": target, **default}) == []
+
+
+def test_each_agent_shape_adds_known_scorers_and_gates_them():
+    for shape in vocabulary.CHOICES["agent_shape"]:
+        added = vocabulary.SHAPE_DEFAULTS[shape]
+        scorers = pre.split_list(added["scorers"])
+        assert set(scorers) <= set(vocabulary.SCORERS), shape
+        assert set(pre.gate_thresholds(added["quality_gates"])) == set(scorers), shape
+    assert set(vocabulary.SHAPE_DEFAULTS) == set(vocabulary.CHOICES["agent_shape"])
 
 
 def test_the_scorer_prompt_lists_the_vocabulary():
@@ -181,6 +192,7 @@ def test_answer_for_maps_config_fields_to_answers():
     assert post.answer_for("quality_gates.x") == "quality_gates"
     assert post.answer_for("unity_catalog.catalog") == "uc_catalog"
     assert post.answer_for("judge.model") == "judge_model"
+    assert post.answer_for("agent.shape") == "agent_shape"
     assert post.answer_for("concurrency.max_workers") is None
     assert post.answer_for("scorers_extra") is None  # a prefix only matches whole fields
 

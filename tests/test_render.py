@@ -38,6 +38,7 @@ JUDGES = {"none": "none", "databricks": "databricks", "uri": "openai:/gpt-4.1-mi
 def combination(target: str, judge: str, ci: str, index: int) -> dict:
     answers = {"target": target, "judge_model": JUDGES[judge], "ci_provider": ci}
     answers.update(JOURNEY_PATTERNS[index % len(JOURNEY_PATTERNS)])
+    answers["agent_shape"] = ("single_turn", "tool_calling")[index % 2]
     if judge == "none":  # deterministic scorers only
         answers["scorers"] = "pii,length,regex,fact_coverage,refusal"
         answers["quality_gates"] = "pii=1.0,length=1.0,fact_coverage=0.9,refusal=1.0"
@@ -58,7 +59,8 @@ MATRIX = [
 def combination_id(answers: dict) -> str:
     on = "+".join(j.removeprefix("journey_") for j in JOURNEYS if answers[j]) or "no-journeys"
     judge = next(k for k, v in JUDGES.items() if v == answers["judge_model"])
-    return f"target:{answers['target']}-judge:{judge}-ci:{answers['ci_provider']}-{on}"
+    shape = answers["agent_shape"]
+    return f"target:{answers['target']}-judge:{judge}-ci:{answers['ci_provider']}-{shape}-{on}"
 
 
 # Double braces may remain only as MLflow template variables (prompt and judge instructions)
@@ -84,6 +86,7 @@ BASE_FILES = {
             "cli.py",
             "command_parts.py",
             "config/__init__.py",
+            "config/agent_shape.py",
             "config/checker.py",
             "config/core.py",
             "config/dataset.py",
@@ -108,6 +111,8 @@ BASE_FILES = {
             "agent/__init__.py",
             "agent/knowledge_base.json",
             "agent/knowledge_base.py",
+            "agent/orders.json",
+            "agent/orders.py",
             "agent/prompts.py",
             "agent/support_agent.py",
             "agent/system_prompt.txt",
@@ -127,6 +132,7 @@ BASE_FILES = {
             "evaluation/scorers.py",
             "evaluation/score_columns.py",
             "evaluation/score_table.py",
+            "evaluation/tool_checks.py",
         )
     ),
     *(
@@ -151,6 +157,8 @@ BASE_FILES = {
             "test_reporting.py",
             "test_runs.py",
             "test_runtime.py",
+            "test_tool_calling.py",
+            "test_tool_checks.py",
             "test_ui_links.py",
         )
     ),
@@ -356,6 +364,35 @@ def test_defaults_render_a_clean_tree(tmp_path):
     }
 
 
+def test_the_tool_calling_shape_adds_its_checks_dataset_and_candidate(tmp_path):
+    """agent_shape tool_calling: the tool scorers gated by default, every record naming the
+    tool calls it needs (orders among them), and a candidate prompt that turns the order lookup
+    off, so `compare` shows a tool-call regression; single_turn renders none of it."""
+    import json
+
+    tools = bake(tmp_path / "tools", agent_shape="tool_calling")
+    config = yaml.safe_load((tools / "evaluation.yaml").read_text())
+    assert config["agent"]["shape"] == "tool_calling"
+    assert config["scorers"]["tool_calls"] == {}
+    assert config["scorers"]["tool_budget"] == {"max_calls": 2}
+    assert config["quality_gates"]["tool_calls"] == config["quality_gates"]["tool_budget"] == 1.0
+    assert config["regression"]["max_regressed_rows"]["tool_calls"] == 0
+    lines = (tools / "data" / "eval_dataset.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert all("expected_tool_calls" in r["expectations"] for r in rows)
+    assert {"name": "lookup_order", "arguments": {"order_id": "A1001"}} in [
+        call for r in rows for call in r["expectations"]["expected_tool_calls"]
+    ]
+    candidate = tools / PACKAGE / "agent" / "candidate_prompt.txt"
+    assert "\nOrder lookup: off\n" in candidate.read_text()
+
+    single = bake(tmp_path / "single")
+    config = yaml.safe_load((single / "evaluation.yaml").read_text())
+    assert config["agent"]["shape"] == "single_turn" and "tool_calls" not in config["scorers"]
+    assert "expected_tool_calls" not in (single / "data" / "eval_dataset.jsonl").read_text()
+    assert "Order lookup" not in (single / PACKAGE / "agent" / "candidate_prompt.txt").read_text()
+
+
 def test_databricks_proposes_the_seed_gates(tmp_path):
     config = yaml.safe_load((bake(tmp_path, target="databricks") / "evaluation.yaml").read_text())
     assert config["quality_gates"] == {"safety": 1.0, "correctness": 0.9, "helpful": 0.85}
@@ -550,8 +587,9 @@ class Demo:
             check=False,
         )
 
-    def run(self) -> subprocess.CompletedProcess:
-        return self.make("demo", f"DEMO={self.folder}", f"VENV={self.tools / 'venv'}", cwd=TEMPLATE)
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        folder, venv = f"DEMO={self.folder}", f"VENV={self.tools / 'venv'}"
+        return self.make("demo", folder, venv, *args, cwd=TEMPLATE)
 
 
 @pytest.fixture
@@ -605,6 +643,20 @@ def test_make_demo_leaves_a_project_whose_readme_commands_work(demo):
     assert refused.returncode != 0
     assert f"make demo: {project} holds commits made after the render" in refused.stderr
     assert config.read_text().endswith("# my change\n")
+
+
+def test_make_demo_of_the_tool_calling_agent_shows_a_tool_call_regression(demo):
+    done = demo.run("SHAPE=tool_calling")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    config = yaml.safe_load((demo.project / "evaluation.yaml").read_text())
+    assert config["agent"]["shape"] == "tool_calling"
+    gates = json.loads((demo.project / "reports" / "gates.json").read_text())["gates"]
+    assert {"tool_calls", "tool_budget"} <= {g["gate"] for g in gates}
+    assert '#### `tool_calls` regressed: {"query": "Where is my order A1001?"}' in done.stdout
+    assert "The tool-call regression fails the comparison" in done.stdout
+    report = (demo.project / "reports" / "regression.md").read_text()
+    assert report.startswith("## Regression check: FAIL")
+    assert 'missing lookup\\_order(order\\_id="A1001")' in report
 
 
 def test_make_demo_refuses_a_folder_it_did_not_make(demo):

@@ -1,5 +1,6 @@
 """Install rendered projects into this virtualenv and run them as a user would: their own test
-suite, then `make eval` offline. Covers the default answers and the everything-on answers."""
+suite, then `make eval` offline. Covers the default answers (a single-turn agent) and the
+everything-on answers (every journey, a tool-calling agent)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ EVERYTHING_ON = {
     "journey_tracing": True,
     "journey_align_optimize": True,
     "journey_datasets": True,
-    "scorers": "pii,length,regex,fact_coverage,refusal",
-    "quality_gates": "pii=1.0,length=1.0,regex=0.9,fact_coverage=0.9,refusal=1.0",
+    "agent_shape": "tool_calling",
+    "scorers": "pii,length,regex,fact_coverage,refusal,tool_calls,tool_budget",
+    "quality_gates": "pii=1.0,length=1.0,regex=0.9,fact_coverage=0.9,refusal=1.0,tool_calls=1.0,"
+    "tool_budget=1.0",
     "ci_provider": "gitlab",
 }
 COMBINATIONS = {"defaults": {}, "everything-on": EVERYTHING_ON}

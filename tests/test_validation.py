@@ -90,6 +90,15 @@ CASES = {
         {"target": "databricks", "experiment_name": "my-exp"},
         "mlflow.experiment: 'my-exp' must be a workspace path",
     ),
+    "tool-scorer-on-a-single-turn-agent": (
+        {"scorers": "pii,tool_calls", "quality_gates": "pii=1.0"},
+        "scorers.tool_calls: tool_calls scores the agent's tool calls, but agent.shape is "
+        "single_turn",
+    ),
+    "tool-calling-agent-without-its-budget": (
+        {"agent_shape": "tool_calling", "quality_gates": "tool_calls=1.0,nope=1.0"},
+        "quality_gates.nope: no scorer named",
+    ),
     "guidelines-name": (
         {
             "scorers": "guidelines",
@@ -109,7 +118,8 @@ def test_bad_answer_fails_clearly_and_leaves_nothing(tmp_path, capfd, answers, m
     err = capfd.readouterr().err
     assert message in err, err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert errors and all(len(line) < 400 for line in errors)
+    # One line each, short enough to read; an unknown scorer's lists all 19 scorer names.
+    assert errors and all(len(line) < 450 for line in errors)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -170,7 +170,8 @@ def test_evaluate_logs_the_table_of_its_run(project_copy):
     assert run.data.tags[score_table.TAG] == score_table.ARTIFACT
     table = score_table.download(run)
     traces = columns_from_frame(run_traces(run))
-    assert len(table) == score_table.dataset_rows(run) == 17
+    records = (project_copy / "data" / "eval_dataset.jsonl").read_text().splitlines()
+    assert len(table) == score_table.dataset_rows(run) == len(records)
     assert (
         table.trace_ids == traces.trace_ids
         and table.keys == traces.keys

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import EvalConfig, Problem
+from .evaluation.tool_checks import check_expected_calls
 from .scorer_catalog import SCORERS
 
 ROW_KEYS = {"id", "inputs", "expectations", "outputs"}
@@ -91,6 +92,8 @@ def check_records(
         refuse = expectations.get("should_refuse")
         if refuse is not None and not isinstance(refuse, bool):
             problems.append(f"{where}: 'should_refuse' must be true or false, not {refuse!r}")
+        if "expected_tool_calls" in expectations:
+            problems += check_expected_calls(expectations["expected_tool_calls"], where)
         record_id = row.get("id")
         if record_id is not None:
             if not isinstance(record_id, str) or not record_id.strip():
@@ -116,9 +119,23 @@ def rows_with_any(records: list[Record], keys: tuple[str, ...]) -> int:
     return sum(1 for r in records if any(k in r.expectations for k in keys))
 
 
-def dataset_fit_problems(records: list[Record], label: str, scorers) -> list[Problem]:
-    """Scorers that can score no record of the dataset, one problem each."""
+def dataset_fit_problems(
+    records: list[Record], label: str, scorers, shape: str = "single_turn"
+) -> list[Problem]:
+    """Scorers that can score no record of the dataset, one problem each; expected tool calls
+    for an agent whose shape makes none."""
     problems = []
+    with_calls = sum(1 for r in records if "expected_tool_calls" in r.expectations)
+    if with_calls and shape == "single_turn":
+        problems.append(
+            Problem(
+                "agent.shape",
+                f"{with_calls} record(s) of {label} expect tool calls (expected_tool_calls), "
+                "but agent.shape is single_turn",
+                "set agent.shape: tool_calling, or remove expected_tool_calls from the records",
+                shape,
+            )
+        )
     for scorer in scorers:
         needs = SCORERS[scorer.type].applies_if_any
         if records and needs and not any(k in r.expectations for r in records for k in needs):
@@ -146,4 +163,4 @@ def dataset_problems(config: EvalConfig) -> list[Problem]:
         records = load_records(config.dataset_path, label)
     except DatasetError as err:
         return [Problem("dataset.path", line) for line in str(err).splitlines()]
-    return dataset_fit_problems(records, label, config.scorers)
+    return dataset_fit_problems(records, label, config.scorers, config.agent_shape)

@@ -15,7 +15,9 @@ from .vocabulary import SCORER_EXPECTATIONS, SCORER_KINDS
 
 # Expectation keys the dataset may carry. A scorer may not reuse one as its name: MLflow logs
 # expectations as assessments too, and `result_df` then mixes both under one column.
-EXPECTATION_KEYS = frozenset({"expected_facts", "expected_response", "should_refuse", "guidelines"})
+EXPECTATION_KEYS = frozenset(
+    {"expected_facts", "expected_response", "should_refuse", "guidelines", "expected_tool_calls"}
+)
 
 # Which rows a scorer can score: all of them, or only rows carrying certain expectations.
 ALL_ROWS: tuple[str, ...] = ()
@@ -37,6 +39,8 @@ class ScorerSpec:
     applies_if_any: tuple[str, ...] = ALL_ROWS  # expectation keys; a row needs one of them
     options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
     required_options: tuple[str, ...] = ()
+    # Scores the agent's tool calls (its TOOL spans): only for agent.shape tool_calling.
+    reads_tool_calls: bool = False
 
     @property
     def needs_judge(self) -> bool:
@@ -79,6 +83,35 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         "retrieved documents contain the expected facts",
         applies_if_any=("expected_facts", "expected_response"),
     ),
+    "equivalence": ScorerSpec(
+        "",
+        "Equivalence",
+        "yes/no",
+        "the response means the same as the expected response",
+        applies_if_any=("expected_response",),
+    ),
+    "expectations_guidelines": ScorerSpec(
+        "",
+        "ExpectationsGuidelines",
+        "yes/no",
+        "the response follows the row's own guidelines",
+        applies_if_any=("guidelines",),
+    ),
+    "tool_call_correctness": ScorerSpec(
+        "",
+        "ToolCallCorrectness",
+        "yes/no",
+        "the tools called, and their arguments, fit the request (or the expected calls)",
+        options={"should_exact_match": bool, "should_consider_ordering": bool},
+        reads_tool_calls=True,
+    ),
+    "tool_call_efficiency": ScorerSpec(
+        "",
+        "ToolCallEfficiency",
+        "yes/no",
+        "no redundant tool calls (the same tool with the same or similar arguments)",
+        reads_tool_calls=True,
+    ),
     # Deterministic scorers (run offline, no LLM)
     "pii": ScorerSpec("", "PIIDetection", "yes/no", "'yes' when the response has no PII"),
     "length": ScorerSpec(
@@ -110,6 +143,23 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         "the agent refuses exactly when the row expects a refusal",
         applies_if_any=("should_refuse",),
         options={"phrases": list},  # what a refusal starts with (code_scorers.REFUSAL_PHRASES)
+    ),
+    "tool_calls": ScorerSpec(
+        "",
+        None,
+        "fraction",
+        "share of the expected tool calls made with the expected arguments",
+        applies_if_any=("expected_tool_calls",),
+        reads_tool_calls=True,
+    ),
+    "tool_budget": ScorerSpec(
+        "",
+        None,
+        "yes/no",
+        "the agent made at most max_calls tool calls",
+        options={"max_calls": int},
+        required_options=("max_calls",),
+        reads_tool_calls=True,
     ),
 }
 

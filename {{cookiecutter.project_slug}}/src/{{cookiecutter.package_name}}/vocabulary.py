@@ -15,6 +15,7 @@ _DATA = json.loads(Path(__file__).with_name("vocabulary.json").read_text(encodin
 
 JOURNEYS: tuple[str, ...] = tuple(_DATA["journeys"])  # journeys.<key> in evaluation.yaml
 TARGETS: tuple[str, ...] = tuple(_DATA["choices"]["target"])
+AGENT_SHAPES: tuple[str, ...] = tuple(_DATA["choices"]["agent_shape"])  # agent.shape
 SCORER_KINDS: dict[str, str] = {name: s["kind"] for name, s in _DATA["scorers"].items()}
 SCORER_EXPECTATIONS: dict[str, bool] = {n: s["expectations"] for n, s in _DATA["scorers"].items()}
 SCORER_NAME = re.compile(_DATA["scorer_name"])

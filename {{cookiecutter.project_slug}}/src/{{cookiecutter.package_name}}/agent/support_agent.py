@@ -5,13 +5,22 @@ predict(query) (built by make_predict(prompt_uri)) runs these steps, each a span
 1. ``injection_guard`` (GUARDRAIL): requests to ignore or reveal the instructions get REFUSAL.
 2. ``retrieve_docs`` (RETRIEVER): keyword retrieval from the bundled knowledge base; outputs are
    ``mlflow.entities.Document`` objects so MLflow's retrieval judges can read them. No relevant
-   document means the question is out of scope and the answer is OUT_OF_SCOPE.
-3. One TOOL span: ``estimate_delivery`` (rate table lookup) for shipping questions, otherwise
+   document means the question is out of scope and the answer is OUT_OF_SCOPE, unless it is an
+   order question (below).
+3. One TOOL span: ``lookup_order`` (bundled order table, ``orders.json``) for order questions,
+   ``estimate_delivery`` (rate table lookup) for shipping questions, otherwise
    ``extract_facts`` (picks the relevant sentences of the retrieved documents).
 4. The system prompt, loaded from the prompt registry, is formatted with the query and context.
 5. ``generate_answer`` (CHAT_MODEL) when an LLM is configured, otherwise ``compose_answer``
    (CHAIN): an extractive answer built from the facts, each group followed by
    "(source: <doc-id>)". The offline path records no token usage, because there is none.
+
+An order question is one that names an order id: "A" and four digits, also written "#A1001" or
+"a1001" (normalised to "A1001"); the first id in the question is looked up. It is in scope even
+when no document is retrieved. ``lookup_order`` returns the order's record, or
+``{"order_id": ..., "found": False}``; the record's sentences, cited "(source: order A1001)", are
+the whole offline answer (documents retrieved alongside go to an LLM's context only, after the
+order). An unknown order gets ORDER_NOT_FOUND, which asks the customer to check the number.
 
 An empty question gets EMPTY_ANSWER without any retrieval.
 
@@ -28,6 +37,11 @@ Offline answers follow the prompt, so prompt versions can be compared without an
 ``Answer style: concise`` in the formatted system prompt makes the answer only the single most
 relevant fact; ``Answer style: full`` (the default, used by the bundled prompt) states every
 relevant fact. The first such line wins; other values mean ``full``.
+
+A line ``Order lookup: off`` in the prompt template turns the order tool off, so a prompt version
+can be shown to lose the tool call: order questions are then answered from the knowledge base
+like any other question. It is read from the template before formatting (a customer cannot
+switch it off by writing the line in a question); the first such line wins, other values mean on.
 """
 
 from __future__ import annotations
@@ -42,6 +56,7 @@ from mlflow.tracing.constant import SpanAttributeKey
 
 from ..llm_endpoints import BASE_URL_ENVS, chat_completion, openai_auth_headers, openai_base_url
 from .knowledge_base import retrieve, tokenize
+from .orders import describe_order, find_order_id, get_order
 from .prompts import load_system_prompt
 
 PROMPT_URI_ENV = "AGENT_PROMPT_URI"
@@ -62,6 +77,10 @@ REFUSAL = (
 OUT_OF_SCOPE = (
     "I can only help with Acme Outfitters support questions such as refunds, shipping, "
     "orders and contact options."
+)
+ORDER_NOT_FOUND = (
+    "I couldn't find order {order_id}. Please check the order number in your order "
+    "confirmation email and ask again."
 )
 
 # Phrases of common prompt-injection attempts. Deliberately narrow: a false positive refuses a
@@ -100,6 +119,7 @@ _INTERNATIONAL_WORDS = frozenset(
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _STYLE_LINE = re.compile(r"^\s*answer style\s*:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
+_ORDER_LOOKUP_LINE = re.compile(r"^\s*order lookup\s*:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
 
 
 def make_predict(prompt_uri: str | None = None):
@@ -134,7 +154,15 @@ def answer(query: str, prompt_uri: str) -> str:
     if _injection_guard(query):
         return REFUSAL
 
+    # The prompt is read this early only for order questions, so every other question loads it
+    # at the same step as before the order tool existed.
+    order_id = find_order_id(query)
+    if order_id is not None and not order_lookup_enabled(load_system_prompt(prompt_uri).template):
+        order_id = None
+
     docs = _retrieve_docs(query)
+    if order_id is not None:
+        return _answer_order(order_id, query, docs, prompt_uri, llm)
     if not docs:
         return OUT_OF_SCOPE
 
@@ -144,10 +172,32 @@ def answer(query: str, prompt_uri: str) -> str:
     )
     if llm is not None:
         return _generate_answer(*llm, system_prompt=system_prompt, query=query)
+    return _compose(system_prompt, facts)
+
+
+def _answer_order(
+    order_id: str, query: str, docs: list[dict], prompt_uri: str, llm: tuple[str, str] | None
+) -> str:
+    """Steps 3-5 for an order question: the order tool's facts come first in the context."""
+    order = lookup_order(order_id)
+    facts = order_facts(order)
+    if facts:
+        order_text = " ".join(f["text"] for f in facts)
+    else:
+        order_text = f"No order {order_id} exists in the order system."
+    blocks = (f"[order {order_id}] {order_text}", _format_context(docs, []))
+    context = "\n\n".join(block for block in blocks if block)
+    system_prompt = load_system_prompt(prompt_uri).format(query=query, context=context)
+    if llm is not None:
+        return _generate_answer(*llm, system_prompt=system_prompt, query=query)
+    return _compose(system_prompt, facts, ORDER_NOT_FOUND.format(order_id=order_id))
+
+
+def _compose(system_prompt: str, facts: list[dict], no_facts_answer: str = "") -> str:
     with mlflow.start_span(name="compose_answer", span_type=SpanType.CHAIN) as span:
         style = answer_style(system_prompt)
         span.set_inputs({"answer_style": style, "facts": facts})
-        answer = compose_answer(facts, style)
+        answer = compose_answer(facts, style) if facts else no_facts_answer
         span.set_outputs(answer)
     return answer
 
@@ -210,6 +260,29 @@ def estimate_delivery(method: str) -> dict:
     return {"method": method, "business_days": business_days, "cost": cost}
 
 
+@mlflow.trace(span_type=SpanType.TOOL, name="lookup_order")
+def lookup_order(order_id: str) -> dict:
+    """The order's record from the order table with `found: True`, or `found: False` alone."""
+    record = get_order(order_id)
+    if record is None:
+        return {"order_id": order_id, "found": False}
+    return {**record, "found": True}
+
+
+def order_facts(order: dict) -> list[dict]:
+    """Facts for compose_answer from a lookup_order result, most important first (none if
+    the order was not found), all cited as "order <id>"."""
+    if not order["found"]:
+        return []
+    sentences = describe_order(order)
+    source = f"order {order['order_id']}"
+    # Descending scores, so the concise style keeps the status sentence.
+    return [
+        {"text": text, "source": source, "score": len(sentences) - rank}
+        for rank, text in enumerate(sentences)
+    ]
+
+
 @mlflow.trace(span_type=SpanType.TOOL, name="extract_facts")
 def extract_facts(query: str, docs: list[dict]) -> list[dict]:
     """The sentences of the retrieved documents that answer `query`."""
@@ -245,6 +318,12 @@ def answer_style(system_prompt: str) -> str:
     """The `Answer style:` directive of the formatted prompt: "concise" or "full"."""
     match = _STYLE_LINE.search(system_prompt)
     return "concise" if match and match.group(1).lower() == "concise" else "full"
+
+
+def order_lookup_enabled(system_prompt: str) -> bool:
+    """False when the prompt has an `Order lookup: off` directive line, otherwise True."""
+    match = _ORDER_LOOKUP_LINE.search(system_prompt)
+    return not (match and match.group(1).lower() == "off")
 
 
 def compose_answer(facts: list[dict], style: str = "full") -> str:

@@ -14,6 +14,7 @@ from ..scorer_catalog import (
     SCORERS,
 )
 from ..vocabulary import JOURNEYS, TARGETS
+from .agent_shape import check_agent_shape
 from .checker import Checker
 from .dataset import check_dataset_source, check_dataset_table
 from .model import EvalConfig, ScorerConfig
@@ -32,7 +33,12 @@ SCHEMA: dict[str, Any] = {
     "target": None,
     "mlflow": {"tracking_uri": None, "experiment": None, "sqlite_wal": None},
     "judge": {"model": None, "cache": None, "cache_dir": None},
-    "agent": {"callable": None, "endpoint": None, "prompt": {"name": None, "alias": None}},
+    "agent": {
+        "callable": None,
+        "endpoint": None,
+        "shape": None,
+        "prompt": {"name": None, "alias": None},
+    },
     "dataset": {"path": None, "table": None, "sql_warehouse_id": None, "source": None},
     "scorers": None,  # free-form keys, checked per scorer
     "quality_gates": None,  # free-form keys, checked against scorers
@@ -66,6 +72,7 @@ def check_core(c: Checker) -> EvalConfig:
     c.model_uri("models.reflection", reflection)
     c.model_uri("models.embedding", embedding)
     scorers = check_scorers(c, judge)
+    agent_shape = check_agent_shape(c, scorers)
     gates = check_gates(c, scorers)
     dataset_source = check_dataset_source(c)
     dataset_table, dataset_warehouse = check_dataset_table(c, target, warehouse)
@@ -82,6 +89,7 @@ def check_core(c: Checker) -> EvalConfig:
         judge_model=judge,
         agent_callable=agent_callable or None,
         agent_endpoint=agent_endpoint or None,
+        agent_shape=agent_shape,
         prompt_name=prompt_name or None,
         prompt_alias=prompt_alias,
         dataset_path=dataset_path,
@@ -230,7 +238,8 @@ def check_scorer(c: Checker, name: Any, options: Any, judge: str) -> ScorerConfi
     if spec is None:
         close = difflib.get_close_matches(str(kind), list(SCORERS), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        c.problem(where, f"unknown scorer {kind!r}", f"{hint}choose from {sorted(SCORERS)}", kind)
+        known = ", ".join(sorted(SCORERS))
+        c.problem(where, f"unknown scorer {kind!r}", f"{hint}choose from {known}", kind)
         return None
     check_options(c, where, kind, options)
     if spec.needs_judge and judge == "none":
@@ -256,7 +265,7 @@ def check_options(c: Checker, where: str, kind: str, options: dict) -> None:
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             c.problem(f"{where}.{key}", f"{value!r} has the wrong type for {kind}", value=value)
     for key in spec.required_options:
-        if not options.get(key):
+        if options.get(key) in (None, ""):
             c.problem(f"{where}.{key}", f"{kind} needs '{key}'", f"add it under {where}")
     if kind == "regex" and isinstance(options.get("pattern"), str):
         try:

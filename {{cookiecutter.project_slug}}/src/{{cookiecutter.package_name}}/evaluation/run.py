@@ -78,7 +78,9 @@ def read_dataset(config: EvalConfig) -> list[Record]:
         from ..dataset_table import read_table
 
         records = read_table(config.dataset_table, config.dataset_warehouse_id)
-    problems = dataset_fit_problems(records, config.dataset_label, config.scorers)
+    problems = dataset_fit_problems(
+        records, config.dataset_label, config.scorers, config.agent_shape
+    )
     if problems:  # what check-config checks for a file, checked once the table's rows are here
         raise DatasetError("\n".join(map(str, problems)))
     return records

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from ..config import EvalConfig, ScorerConfig
 from ..scorer_catalog import MISSING_EXPECTATIONS, SCORERS, missing_expectations
-from . import code_scorers
+from . import code_scorers, tool_checks
 from .judge_cache import CACHE_KEY, JudgeCache, verdict_key
 
-# Judges that read the trace (retrieved documents), so the trace is part of their cache key.
-TRACE_JUDGES = {"retrieval_groundedness", "retrieval_relevance", "retrieval_sufficiency"}
+# Judges that read the trace (retrieved documents, tool calls), so the trace is part of their
+# cache key.
+TRACE_JUDGES = {
+    "retrieval_groundedness",
+    "retrieval_relevance",
+    "retrieval_sufficiency",
+    "tool_call_correctness",
+    "tool_call_efficiency",
+}
 
 
 class MissingExpectations(ValueError):
@@ -128,7 +135,16 @@ def build_scorer(scorer: ScorerConfig, judge_model: str):
     kwargs = {k: v for k, v in scorer.options.items() if k != MISSING_EXPECTATIONS}  # ours
     if spec.needs_judge:
         kwargs["model"] = judge_model
-    return getattr(builtin, spec.mlflow_class)(name=scorer.name, **kwargs)
+    built_in = getattr(builtin, spec.mlflow_class, None)
+    if built_in is None:  # an MLflow older (or newer) than the one this project was verified on
+        from ..runtime import InfrastructureError, installed_mlflow
+
+        raise InfrastructureError(
+            f"scorers.{scorer.name}: MLflow {installed_mlflow()} has no "
+            f"mlflow.genai.scorers.{spec.mlflow_class}, which {scorer.type} is; this project "
+            "was verified with MLflow 3.17.2: pip install 'mlflow>=3.17.2,<4'"
+        )
+    return built_in(name=scorer.name, **kwargs)
 
 
 def fact_coverage_scorer(config: ScorerConfig):
@@ -164,4 +180,42 @@ def refusal_scorer(config: ScorerConfig):
     return refusal
 
 
-CODE_SCORERS = {"fact_coverage": fact_coverage_scorer, "refusal": refusal_scorer}
+def tool_calls_scorer(config: ScorerConfig):
+    """The share of a row's expected tool calls (expectations.expected_tool_calls) the agent
+    made with the expected arguments, read from the trace's TOOL spans (tool_checks.py)."""
+    from mlflow.entities import Feedback
+    from mlflow.genai.scorers import scorer
+
+    @scorer(name=config.name)
+    def tool_calls(expectations, trace):
+        expected = (expectations or {}).get("expected_tool_calls")
+        if not applies(config, expectations) or expected is None:
+            return None
+        made = tool_checks.calls_made(trace)
+        value, rationale = tool_checks.expected_calls_verdict(made, expected)
+        return Feedback(value=value, rationale=rationale)
+
+    return tool_calls
+
+
+def tool_budget_scorer(config: ScorerConfig):
+    """'yes' when the agent made at most max_calls tool calls for the row."""
+    from mlflow.entities import Feedback
+    from mlflow.genai.scorers import scorer
+
+    budget = config.options["max_calls"]
+
+    @scorer(name=config.name)
+    def tool_budget(trace):
+        value, rationale = tool_checks.budget_verdict(tool_checks.calls_made(trace), budget)
+        return Feedback(value=value, rationale=rationale)
+
+    return tool_budget
+
+
+CODE_SCORERS = {
+    "fact_coverage": fact_coverage_scorer,
+    "refusal": refusal_scorer,
+    "tool_calls": tool_calls_scorer,
+    "tool_budget": tool_budget_scorer,
+}
