@@ -43,6 +43,9 @@ SCORERS = {
     "expectations_guidelines": {"kind": "llm", "expectations": True},
     "tool_call_correctness": {"kind": "llm", "expectations": False},
     "tool_call_efficiency": {"kind": "llm", "expectations": False},
+    # Several LLM judges of one type (one per model) voting: configured in evaluation.yaml only,
+    # as it needs options (the judge type, the models, the vote) a prompt answer cannot give.
+    "ensemble": {"kind": "llm", "expectations": False},
     "pii": {"kind": "deterministic", "expectations": False},
     "length": {"kind": "deterministic", "expectations": False},
     "regex": {"kind": "deterministic", "expectations": False},

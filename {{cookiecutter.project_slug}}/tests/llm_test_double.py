@@ -7,9 +7,9 @@ HTTP 429 with `Retry-After` above `rate_limit` calls per second, HTTP 500 for on
 120 s after the first `hang_after` (a hung endpoint), or `status` for every call (a dead or
 misconfigured endpoint). A judge's request
 (it asks for a structured `response_format`) gets {"result": "no"} when the judged text contains
-FAIL_MARKER, else {"result": "yes"}; a request for dataset variants gets three rewrites naming
-the question; a pre-flight probe (one token) and any other request (the agent's) get a short
-answer.
+FAIL_MARKER or its model is in `no_models`, else {"result": "yes"}; a request for dataset variants
+gets three rewrites naming the question; a pre-flight probe (one token) and any other request
+(the agent's) get a short answer.
 
 `python tests/llm_test_double.py --latency-ms 300 ...` serves it in a process of its own (so its
 CPU is not the benchmark's), prints `port N`, and answers GET /stats with its counters.
@@ -47,6 +47,9 @@ class LlmTestDouble(LoopbackServer):
         self.fail_after = fail_after  # every call after this many answers 500 (None: never)
         self.hang_after = hang_after  # every call after this many hangs for 120 s (None: never)
         self.status = 200  # set to e.g. 400, 401 or 500 to make every call answer it
+        # Judge models (the request's `model`, e.g. "judge-b" for openai:/judge-b) that always
+        # answer "no": the members of a scorer ensemble can then disagree.
+        self.no_models: set[str] = set()
         self.requests: list[dict] = []
         self.counts = {
             "calls": 0,
@@ -113,7 +116,8 @@ class LlmTestDouble(LoopbackServer):
                 (30, 30),
             )
         if kind == "judge":
-            verdict = "no" if FAIL_MARKER in text else "yes"
+            says_no = FAIL_MARKER in text or body.get("model") in self.no_models
+            verdict = "no" if says_no else "yes"
             content = json.dumps({"result": verdict, "rationale": f"test double says {verdict}"})
         else:
             content = (

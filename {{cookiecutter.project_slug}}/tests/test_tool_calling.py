@@ -126,7 +126,13 @@ def test_every_catalog_scorer_is_a_class_of_the_installed_mlflow_and_builds(monk
     from {{ cookiecutter.package_name }}.evaluation.scorers import build_scorer
     from {{ cookiecutter.package_name }}.runtime import InfrastructureError
 
-    required = {"guidelines": "Be kind", "pattern": "x", "max_calls": 2}
+    required = {
+        "guidelines": "Be kind",
+        "pattern": "x",
+        "max_calls": 2,
+        "scorer": "safety",  # an ensemble's judge type and models
+        "models": ["openai:/a", "openai:/b"],
+    }
     for kind, spec in SCORERS.items():
         options = {key: required[key] for key in spec.required_options}
         if kind == "length":  # config/core.py requires min_length, max_length or both
@@ -138,6 +144,21 @@ def test_every_catalog_scorer_is_a_class_of_the_installed_mlflow_and_builds(monk
     monkeypatch.setattr(builtin, "ToolCallEfficiency", None, raising=False)  # as if absent
     with pytest.raises(InfrastructureError, match="has no mlflow.genai.scorers.ToolCallEfficiency"):
         build_scorer(ScorerConfig("t", "tool_call_efficiency"), "openai:/gpt-test")
+{%- if cookiecutter.journey_profiling %}
+
+
+def test_profile_breaks_tool_time_down_per_tool(project_copy):
+    raw = tool_project(project_copy, ROWS[:3])
+    raw["journeys"]["profiling"] = True
+    raw["profiling"] = {"budgets": {"TOOL.p95_ms": 300}}
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    assert run_cli("evaluate", cwd=project_copy).returncode == 0
+    done = run_cli("profile", cwd=project_copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    markdown = (project_copy / "reports" / "profile.md").read_text()
+    for tool in ("lookup_order", "estimate_delivery"):  # one row per tool, by span name
+        assert f"| TOOL | `{tool}` | 1 |" in markdown, markdown
+{%- endif %}
 {%- if cookiecutter.journey_regression %}
 
 

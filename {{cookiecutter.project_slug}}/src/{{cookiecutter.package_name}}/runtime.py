@@ -157,9 +157,12 @@ def check_judge_credentials(config: EvalConfig) -> None:
     """Fail before evaluating when an LLM judge cannot be reached at all (exit 2, not 1)."""
     if not config.uses_judge:
         return
-    problem = model_credentials_problem("judge.model", config.judge_model)
-    if problem:
-        raise InfrastructureError(f"{problem}; or, to run offline, set judge.model to none")
+    from .config.ensemble import judge_models, offline_fix
+
+    for model, setting in judge_models(config).items():  # judge.model, and ensemble members
+        problem = model_credentials_problem(setting, model)
+        if problem:
+            raise InfrastructureError(f"{problem}; or, to run offline, {offline_fix(setting)}")
 
 
 def connect(config: EvalConfig):

@@ -112,6 +112,16 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         "no redundant tool calls (the same tool with the same or similar arguments)",
         reads_tool_calls=True,
     ),
+    # One LLM judge type run by several models, combined by a vote (config/ensemble.py,
+    # evaluation/ensembles.py): "yes"/"no" under vote majority, the share of yes under mean.
+    "ensemble": ScorerSpec(
+        "",
+        None,
+        "fraction",
+        "several judges (one per model) vote: majority yes/no, or the share of yes",
+        options={"scorer": str, "models": list, "vote": str},
+        required_options=("scorer", "models"),
+    ),
     # Deterministic scorers (run offline, no LLM)
     "pii": ScorerSpec("", "PIIDetection", "yes/no", "'yes' when the response has no PII"),
     "length": ScorerSpec(

@@ -17,6 +17,7 @@ from ..vocabulary import JOURNEYS, TARGETS
 from .agent_shape import check_agent_shape
 from .checker import Checker
 from .dataset import check_dataset_source, check_dataset_table
+from .ensemble import ENSEMBLE, check_ensemble
 from .model import EvalConfig, ScorerConfig
 from .names import (
     ALIAS,
@@ -242,7 +243,8 @@ def check_scorer(c: Checker, name: Any, options: Any, judge: str) -> ScorerConfi
         c.problem(where, f"unknown scorer {kind!r}", f"{hint}choose from {known}", kind)
         return None
     check_options(c, where, kind, options)
-    if spec.needs_judge and judge == "none":
+    # An ensemble's members name their own models (scorers.<name>.models).
+    if spec.needs_judge and judge == "none" and kind != ENSEMBLE:
         c.problem(
             where,
             f"{kind} is an LLM judge but judge.model is 'none'",
@@ -278,6 +280,8 @@ def check_options(c: Checker, where: str, kind: str, options: dict) -> None:
             )
     if kind == "length":
         check_length(c, where, options)
+    if kind == ENSEMBLE:
+        check_ensemble(c, where, options)
     mode = options.get(MISSING_EXPECTATIONS)
     if isinstance(mode, str) and mode not in MISSING_EXPECTATIONS_CHOICES:
         c.problem(

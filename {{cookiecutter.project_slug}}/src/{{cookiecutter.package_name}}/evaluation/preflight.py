@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..config import EvalConfig
+from ..config.ensemble import judge_models, offline_fix
 from ..llm_endpoints import error_message, openai_auth_headers, openai_base_url
 from ..scorer_catalog import SCORERS
 
@@ -44,11 +45,12 @@ def llm_scorers(config: EvalConfig) -> list[str]:
 
 
 def endpoints_in_use(config: EvalConfig, agent_endpoint: str | None = None) -> list[LlmEndpoint]:
-    """Every LLM endpoint the run calls: the judge model when LLM scorers run, the agent's
-    serving endpoint, or the sample agent's model (AGENT_LLM_MODEL) when set."""
+    """Every LLM endpoint the run calls: the judge model when LLM scorers run (and each scorer
+    ensemble's models), the agent's serving endpoint, or the sample agent's model
+    (AGENT_LLM_MODEL) when set."""
     found = []
     if config.uses_judge and llm_scorers(config):
-        found.append(judge_endpoint(config.judge_model))
+        found += [judge_endpoint(m, setting) for m, setting in judge_models(config).items()]
     agent_endpoint = agent_endpoint or config.agent_endpoint
     if agent_endpoint:
         found.append(serving_endpoint(agent_endpoint))
@@ -57,11 +59,11 @@ def endpoints_in_use(config: EvalConfig, agent_endpoint: str | None = None) -> l
     return found
 
 
-def judge_endpoint(model: str) -> LlmEndpoint:
+def judge_endpoint(model: str, setting: str = "judge.model") -> LlmEndpoint:
     if model == "databricks":
         return LlmEndpoint(
             "judge",
-            "judge.model",
+            setting,
             model,
             None,
             "",
@@ -72,7 +74,7 @@ def judge_endpoint(model: str) -> LlmEndpoint:
     fix = (
         f"check {key}"
         + (" and OPENAI_API_BASE (an OpenAI-compatible server)" if provider == "openai" else "")
-        + ", or set judge.model to none to run offline"
+        + f", or {offline_fix(setting)} to run offline"
     )
     try:
         from mlflow.metrics.genai.model_utils import _get_provider_instance
@@ -82,13 +84,11 @@ def judge_endpoint(model: str) -> LlmEndpoint:
         payload = instance.adapter_class.chat_to_model(
             {"messages": PING, "max_tokens": 1}, instance.config
         )
-        return LlmEndpoint(
-            "judge", "judge.model", model, url, fix, dict(instance.headers or {}), payload
-        )
+        return LlmEndpoint("judge", setting, model, url, fix, dict(instance.headers or {}), payload)
     except Exception as err:  # noqa: BLE001 - MLflow names what the provider lacks
         return LlmEndpoint(
             "judge",
-            "judge.model",
+            setting,
             model,
             None,
             fix,

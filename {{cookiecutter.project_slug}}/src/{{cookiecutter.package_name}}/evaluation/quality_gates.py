@@ -34,6 +34,7 @@ class RowScores:
     errors: dict[str, list[str]] = field(default_factory=dict)  # scorer -> error messages
     raw: dict[str, list] = field(default_factory=dict)  # scorer -> values as logged
     rationales: dict[str, list] = field(default_factory=dict)  # scorer -> rationale per value
+    metadata: dict[str, list] = field(default_factory=dict)  # scorer -> metadata per value
     expectations: set[str] = field(default_factory=set)  # expectation keys the row carries
     not_applicable: set[str] = field(default_factory=set)  # scorers that leave this row out
     request: Any = None  # the row's inputs, as its trace holds them
@@ -110,6 +111,7 @@ def rows_from_assessments(traces: list[tuple], names: set[str]) -> list[RowScore
             row.values.setdefault(name, []).append(numeric(feedback.get("value")))
             row.raw.setdefault(name, []).append(feedback.get("value"))
             row.rationales.setdefault(name, []).append(a.get("rationale"))
+            row.metadata.setdefault(name, []).append(a.get("metadata") or {})
         rows.append(row)
     return rows
 

@@ -13,6 +13,7 @@ from ..scorer_catalog import SCORERS, counts_row, missing_expectations
 from ..ui_links import run_url, trace_url
 from . import concurrency, score_table
 from .agent_loader import load_agent
+from .ensembles import agreement_note
 from .judge_cache import JudgeCache
 from .preflight import LlmEndpoint, endpoints_in_use, preflight
 from .progress import Progress, live_progress
@@ -145,6 +146,7 @@ def evaluate(
         aborted=lambda run_id, why: report(run_id=run_id, gates=[], aborted=why),
     )
     rows = scored_rows(result.result_df, config)
+    notes.extend(agreement_notes(config, rows))
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
     gates = decide_gates(
         config.quality_gates,
@@ -195,6 +197,16 @@ def scored_rows(frame, config: EvalConfig) -> list[RowScores]:
             s.name for s in config.scorers if not counts_row(s.type, s.options, row.expectations)
         }
     return rows
+
+
+def agreement_notes(config: EvalConfig, rows: list[RowScores]) -> list[str]:
+    """Per scorer ensemble, how often its judges agreed (and the rows where they did not)."""
+    found = []
+    for s in config.scorers:
+        if s.type == "ensemble":
+            note = agreement_note(s.name, len(s.options["models"]), rows)
+            found.append(note or f"`{s.name}`: no row has the ensemble's verdict.")
+    return found
 
 
 def run_harness(

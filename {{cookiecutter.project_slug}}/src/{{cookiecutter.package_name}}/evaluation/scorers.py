@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import EvalConfig, ScorerConfig
 from ..scorer_catalog import MISSING_EXPECTATIONS, SCORERS, missing_expectations
 from . import code_scorers, tool_checks
+from .ensembles import ensemble_scorer
 from .judge_cache import CACHE_KEY, JudgeCache, verdict_key
 
 # Judges that read the trace (retrieved documents, tool calls), so the trace is part of their
@@ -78,7 +79,8 @@ def cached_judge(judge, scorer: ScorerConfig, judge_model: str, cache: JudgeCach
         "model": judge_model,
         "instructions": getattr(judge, "instructions", None),
     }
-    reads_trace = scorer.type in TRACE_JUDGES
+    # An ensemble's members are judges of the type scorers.<name>.scorer names.
+    reads_trace = TRACE_JUDGES & {scorer.type, scorer.options.get("scorer")}
 
     @as_scorer(name=scorer.name)
     def cached(inputs, outputs, expectations, trace):
@@ -218,4 +220,5 @@ CODE_SCORERS = {
     "refusal": refusal_scorer,
     "tool_calls": tool_calls_scorer,
     "tool_budget": tool_budget_scorer,
+    "ensemble": ensemble_scorer,  # built-in judges, one per model, voting (ensembles.py)
 }
