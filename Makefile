@@ -1,5 +1,6 @@
 # `make demo` renders the default project and runs its offline evaluation (SHAPE=tool_calling:
-# the tool-calling agent, and the tool-call regression `compare` finds); `make test` runs the
+# the tool-calling agent, and the tool-call regression `compare` finds; SHAPE=multi_turn: the
+# conversational agent, and the conversations `compare` finds forgetting); `make test` runs the
 # template's tests; `make lint` runs ruff on the hooks and tests (tests/test_render.py lints every
 # rendered project). All use one virtualenv, made on first use.
 VENV ?= .venv
@@ -36,15 +37,16 @@ demo: demo-folder-is-free $(VENV)/.installed
 		$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) install
 	@echo "Running 'make eval' there: the offline evaluation and its quality gates."
 	@$(MAKE) --silent --no-print-directory -C $(DEMO_PROJECT) eval
-	@echo
-	@echo "The datasets loop: the traces whose 'concise' verdict failed become an MLflow evaluation"
-	@echo "dataset, which 'dataset expand' grows with edge cases; then 'evaluate' runs on it."
-	@$(DEMO_CLI) dataset from-traces --run evaluation --failed concise
-	@$(DEMO_CLI) dataset expand
-	@$(DEMO_CLI) evaluate --dataset mlflow:eval_dataset --run-name grown; status=$$?; \
-	if [ $$status = 1 ]; then echo "The edge cases fail gates that the shipped records pass:" \
-	  "$(DEMO_PROJECT)/reports/gates.md lists the failing rows."; \
-	elif [ $$status != 0 ]; then exit $$status; fi
+	@if [ "$(SHAPE)" != multi_turn ]; then \
+	  echo; echo "The datasets loop: the traces whose 'concise' verdict failed become an MLflow" \
+	    "evaluation dataset, which 'dataset expand' grows with edge cases; then 'evaluate' runs on it."; \
+	  ($(DEMO_CLI) dataset from-traces --run evaluation --failed concise) && \
+	  ($(DEMO_CLI) dataset expand) || exit $$?; \
+	  ($(DEMO_CLI) evaluate --dataset mlflow:eval_dataset --run-name grown); status=$$?; \
+	  if [ $$status = 1 ]; then echo "The edge cases fail gates that the shipped records pass:" \
+	    "$(DEMO_PROJECT)/reports/gates.md lists the failing rows."; \
+	  elif [ $$status != 0 ]; then exit $$status; fi; \
+	fi
 	@if [ "$(SHAPE)" = tool_calling ]; then \
 	  echo; echo "The tool-calling agent: 'compare' evaluates the candidate prompt, whose" \
 	    "'Order lookup: off' line stops the lookup_order tool."; \
@@ -52,6 +54,15 @@ demo: demo-folder-is-free $(VENV)/.installed
 	  grep "^#### .tool_calls. regressed" $(DEMO_PROJECT)/reports/regression.md; \
 	  if [ $$status = 1 ]; then echo "The tool-call regression fails the comparison:" \
 	    "$(DEMO_PROJECT)/reports/regression.md has every regressed input."; \
+	  else exit $$status; fi; \
+	fi
+	@if [ "$(SHAPE)" = multi_turn ]; then \
+	  echo; echo "The conversational agent: 'compare' evaluates the candidate prompt, whose" \
+	    "'Conversation memory: off' line makes it forget the order a conversation named."; \
+	  ($(DEMO_CLI) compare > /dev/null); status=$$?; \
+	  grep "^#### .facts_retained. regressed" $(DEMO_PROJECT)/reports/regression.md; \
+	  if [ $$status = 1 ]; then echo "The conversations that forgot fail the comparison:" \
+	    "$(DEMO_PROJECT)/reports/regression.md has each one, paired by its record."; \
 	  else exit $$status; fi; \
 	fi
 	@echo

@@ -113,6 +113,25 @@ def test_each_agent_shape_adds_known_scorers_and_gates_them():
     assert set(vocabulary.SHAPE_DEFAULTS) == set(vocabulary.CHOICES["agent_shape"])
 
 
+def test_each_target_and_shape_proposes_scorers_that_fit_it():
+    """The scorers and quality_gates defaults per target and agent shape: the shape's checks
+    added, and for conversations the target's scorers of one answer's expectations left out
+    (a conversation record has none)."""
+    for target in vocabulary.CHOICES["target"]:
+        for shape in vocabulary.CHOICES["agent_shape"]:
+            answers = vocabulary.as_data()["default_answers"][f"{target}:{shape}"]
+            scorers = pre.split_list(answers["scorers"])
+            gated = set(pre.gate_thresholds(answers["quality_gates"])) - {"helpful"}
+            assert gated <= set(scorers), (target, shape)
+            assert pre.validate({**GOOD, "target": target, "agent_shape": shape, **answers}) == []
+    talks = vocabulary.default_answers("local", "multi_turn")
+    assert talks == {
+        "scorers": "pii,length,goal_reached,facts_retained",
+        "quality_gates": "pii=1.0,length=1.0,goal_reached=1.0,facts_retained=1.0",
+    }
+    assert "correctness" not in vocabulary.default_answers("databricks", "multi_turn")["scorers"]
+
+
 def test_the_scorer_prompt_lists_the_vocabulary():
     import json
 

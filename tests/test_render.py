@@ -38,8 +38,15 @@ JUDGES = {"none": "none", "databricks": "databricks", "uri": "openai:/gpt-4.1-mi
 def combination(target: str, judge: str, ci: str, index: int) -> dict:
     answers = {"target": target, "judge_model": JUDGES[judge], "ci_provider": ci}
     answers.update(JOURNEY_PATTERNS[index % len(JOURNEY_PATTERNS)])
-    answers["agent_shape"] = ("single_turn", "tool_calling")[index % 2]
-    if judge == "none":  # deterministic scorers only
+    answers["agent_shape"] = ("single_turn", "tool_calling", "multi_turn")[index % 3]
+    if answers["agent_shape"] == "multi_turn":  # conversation checks for one-answer ones
+        if judge == "none":
+            answers["scorers"] = "pii,length,regex,goal_reached,facts_retained"
+            answers["quality_gates"] = "pii=1.0,length=1.0,goal_reached=1.0,facts_retained=1.0"
+        else:
+            answers["scorers"] = "safety,conversational_guidelines,knowledge_retention,pii"
+            answers["quality_gates"] = "safety=1.0,conversational_guidelines=0.85,pii=1.0"
+    elif judge == "none":  # deterministic scorers only
         answers["scorers"] = "pii,length,regex,fact_coverage,refusal"
         answers["quality_gates"] = "pii=1.0,length=1.0,fact_coverage=0.9,refusal=1.0"
     else:
@@ -110,6 +117,7 @@ BASE_FILES = {
             "vocabulary.py",
             "llm_endpoints.py",
             "agent/__init__.py",
+            "agent/conversation.py",
             "agent/knowledge_base.json",
             "agent/knowledge_base.py",
             "agent/orders.json",
@@ -122,6 +130,8 @@ BASE_FILES = {
             "evaluation/code_scorers.py",
             "evaluation/commands.py",
             "evaluation/concurrency.py",
+            "evaluation/conversation_counts.py",
+            "evaluation/conversations.py",
             "evaluation/ensembles.py",
             "evaluation/judge_calls.py",
             "evaluation/judge_cache.py",
@@ -134,6 +144,8 @@ BASE_FILES = {
             "evaluation/scorers.py",
             "evaluation/score_columns.py",
             "evaluation/score_table.py",
+            "evaluation/session_checks.py",
+            "evaluation/session_scorers.py",
             "evaluation/tool_checks.py",
         )
     ),
@@ -144,6 +156,7 @@ BASE_FILES = {
             "test_agent.py",
             "test_code_scorers.py",
             "test_config.py",
+            "test_conversations.py",
             "test_dataset_table.py",
             "test_ensembles.py",
             "databricks_test_double.py",
@@ -207,6 +220,7 @@ JOURNEY_FILES = {
                 "report_tables.py",
                 "run.py",
                 "span_stats.py",
+                "turn_stats.py",
             )
         ),
         f"{PACKAGE}/config/profiling.py",
@@ -284,6 +298,8 @@ def expected_files(answers: dict) -> set[str]:
         files |= {"databricks.yml", "resources/evaluation_gates.job.yml", "tests/test_bundle.py"}
         if answers.get("journey_tracing", DEFAULT_ANSWERS["journey_tracing"]):
             files.add("resources/monitoring_setup.job.yml")
+    if answers.get("agent_shape") == "multi_turn":
+        files.add("data/conversations.jsonl")
     if answers["ci_provider"] == "github":
         files.add(".github/workflows/evaluate.yml")
     if answers["ci_provider"] == "gitlab":
@@ -394,6 +410,30 @@ def test_the_tool_calling_shape_adds_its_checks_dataset_and_candidate(tmp_path):
     assert config["agent"]["shape"] == "single_turn" and "tool_calls" not in config["scorers"]
     assert "expected_tool_calls" not in (single / "data" / "eval_dataset.jsonl").read_text()
     assert "Order lookup" not in (single / PACKAGE / "agent" / "candidate_prompt.txt").read_text()
+
+
+def test_the_multi_turn_shape_renders_conversations_and_their_checks(tmp_path):
+    """agent_shape multi_turn: the conversation agent and dataset, the conversation checks
+    gated in place of the scorers that need one answer's expectations (the template's own
+    defaults), the scripted user (no simulator model), and a candidate prompt that forgets."""
+    import json
+
+    talks = bake(tmp_path / "talks", agent_shape="multi_turn")
+    config = yaml.safe_load((talks / "evaluation.yaml").read_text())
+    assert config["agent"]["shape"] == "multi_turn"
+    assert config["agent"]["callable"] == "support_agent_eval.agent.conversation:chat"
+    assert config["agent"]["conversation"] == {"simulator_model": "none", "max_turns": 6}
+    assert config["dataset"]["path"] == "data/conversations.jsonl"
+    assert list(config["scorers"])[:4] == ["pii", "length", "goal_reached", "facts_retained"]
+    assert "fact_coverage" not in config["scorers"] and "refusal" not in config["scorers"]
+    assert config["quality_gates"]["goal_reached"] == config["quality_gates"]["facts_retained"]
+    assert config["regression"]["max_regressed_rows"]["facts_retained"] == 0
+    rows = [json.loads(line) for line in (talks / "data" / "conversations.jsonl").open()]
+    assert len(rows) == 5 and all(r["inputs"]["goal"] and r["inputs"]["turns"] for r in rows)
+    assert all(r["expectations"]["goal_markers"] for r in rows)
+    candidate = talks / PACKAGE / "agent" / "candidate_prompt.txt"
+    assert "\nConversation memory: off\n" in candidate.read_text()
+    assert not (bake(tmp_path / "single") / "data" / "conversations.jsonl").exists()
 
 
 def test_databricks_proposes_the_seed_gates(tmp_path):
@@ -660,6 +700,21 @@ def test_make_demo_of_the_tool_calling_agent_shows_a_tool_call_regression(demo):
     report = (demo.project / "reports" / "regression.md").read_text()
     assert report.startswith("## Regression check: FAIL")
     assert 'missing lookup\\_order(order\\_id="A1001")' in report
+
+
+def test_make_demo_of_the_conversational_agent_shows_conversations_that_forgot(demo):
+    done = demo.run("SHAPE=multi_turn")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    config = yaml.safe_load((demo.project / "evaluation.yaml").read_text())
+    assert config["agent"]["shape"] == "multi_turn"
+    gates = json.loads((demo.project / "reports" / "gates.json").read_text())["gates"]
+    assert {"goal_reached", "facts_retained"} <= {g["gate"] for g in gates}
+    assert "The datasets loop" not in done.stdout  # it builds single-request records
+    regressed = "#### `facts_retained` regressed: turn 1: "
+    assert f"{regressed}Hi, I'm asking about order A1001." in done.stdout
+    assert "The conversations that forgot fail the comparison" in done.stdout
+    report = (demo.project / "reports" / "regression.md").read_text()
+    assert report.startswith("## Regression check: FAIL") and report.count(regressed) == 3
 
 
 def test_make_demo_refuses_a_folder_it_did_not_make(demo):

@@ -127,3 +127,45 @@ def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout
+
+
+def test_a_multi_turn_project_passes_its_conversation_tests_and_gates(tmp_path):
+    """A conversational agent's project, from the rendered source: its conversation tests, its
+    config tests (which run every shape's config on the single-turn sample:
+    conftest.single_turn_sample), its layout, and `evaluate` of the shipped conversations."""
+    project = bake(tmp_path, project_name="Chat Desk", agent_shape="multi_turn")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_conversations.py",
+            "tests/test_config.py",
+            "tests/test_layout.py",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "chat_desk", "evaluate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+    )
+    assert evaluated.returncode == 0, evaluated.stdout[-4000:] + evaluated.stderr[-2000:]
+    report = json.loads((project / "reports" / "gates.json").read_text())
+    assert {g["gate"]: g["rows_scored"] for g in report["gates"]} == {
+        "pii": 11,
+        "length": 11,
+        "goal_reached": 5,
+        "facts_retained": 3,
+    }

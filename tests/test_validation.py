@@ -99,6 +99,16 @@ CASES = {
         {"agent_shape": "tool_calling", "quality_gates": "tool_calls=1.0,nope=1.0"},
         "quality_gates.nope: no scorer named",
     ),
+    "one-answer-scorer-on-a-conversation-agent": (
+        {"agent_shape": "multi_turn", "scorers": "pii,fact_coverage", "quality_gates": "pii=1.0"},
+        "scorers.fact_coverage: fact_coverage checks one answer against its row's expected_facts, "
+        "which a conversation record does not have (agent.shape is multi_turn)",
+    ),
+    "conversation-scorer-on-a-single-turn-agent": (
+        {"scorers": "pii,goal_reached", "quality_gates": "pii=1.0"},
+        "scorers.goal_reached: goal_reached scores whole conversations, but agent.shape is "
+        "single_turn",
+    ),
     "guidelines-name": (
         {
             "scorers": "guidelines",
@@ -118,8 +128,8 @@ def test_bad_answer_fails_clearly_and_leaves_nothing(tmp_path, capfd, answers, m
     err = capfd.readouterr().err
     assert message in err, err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    # One line each, short enough to read; an unknown scorer's lists all 19 scorer names.
-    assert errors and all(len(line) < 450 for line in errors)
+    # One line each, short enough to read; an unknown scorer's lists all 30 scorer names.
+    assert errors and all(len(line) < 700 for line in errors)
     assert list(tmp_path.iterdir()) == []
 
 

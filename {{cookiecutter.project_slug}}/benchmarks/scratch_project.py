@@ -39,6 +39,9 @@ def cycled_records(rows: int, distinct_inputs: bool = False) -> list[str]:
     return records
 
 
+SINGLE_TURN_AGENT = "{{ cookiecutter.package_name }}.agent.support_agent:predict"
+
+
 def scratch_project(
     folder: Path,
     experiment: str,
@@ -60,6 +63,10 @@ def scratch_project(
     raw.update(target="local", judge=judge, scorers=scorers, quality_gates=gates)
     raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": experiment}
     raw["agent"]["prompt"]["name"] = "support_agent_system"
+    if raw["agent"].get("shape") == "multi_turn":  # the benchmarks time single requests
+        raw["agent"].pop("conversation", None)
+        raw["agent"].update(callable=SINGLE_TURN_AGENT, shape="single_turn")
+        raw["dataset"] = {"path": "data/eval_dataset.jsonl"}
     for journey, section in JOURNEY_SECTIONS.items():
         if journey in keep:
             continue

@@ -22,10 +22,46 @@ def restore_environment():
     os.environ.update(saved)
 
 
+def shipped_config() -> dict:
+    """This project's evaluation.yaml as the tests run it (single_turn_sample)."""
+    return single_turn_sample(yaml.safe_load((PROJECT / "evaluation.yaml").read_text()))
+
+
+def single_turn_sample(raw: dict) -> dict:
+    """A multi_turn project's config as its tests run it: the single-turn sample agent on
+    data/eval_dataset.jsonl, which the tests of every shape share (tests/test_conversations.py
+    evaluates conversations). Any other config as it is."""
+    if raw["agent"].get("shape") != "multi_turn":
+        return raw
+    from {{ cookiecutter.package_name }}.scorer_catalog import SCORERS
+
+    raw["agent"]["callable"] = "{{ cookiecutter.package_name }}.agent.support_agent:predict"
+    raw["agent"]["shape"] = "single_turn"
+    raw["agent"].pop("conversation", None)
+    raw["dataset"] = {"path": "data/eval_dataset.jsonl"}
+    kept = {
+        name: options
+        for name, options in raw["scorers"].items()
+        if not SCORERS[(options or {}).get("type", name)].session_level
+    }
+    raw["scorers"] = {**kept, "fact_coverage": {}, "refusal": {}}
+    gates = {name: t for name, t in raw["quality_gates"].items() if name in kept}
+    raw["quality_gates"] = {**gates, "fact_coverage": 0.9, "refusal": 1.0}
+    limits = raw.get("regression", {}).get("max_regressed_rows")
+    if limits is not None:
+        kept_limits = {name: n for name, n in limits.items() if name in kept}
+        raw["regression"]["max_regressed_rows"] = {**kept_limits, "refusal": 0}
+    return raw
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """This project's evaluation.yaml and dataset in a scratch folder (its own MLflow store)."""
+    """This project's evaluation.yaml (as the tests run it: shipped_config) and dataset in a
+    scratch folder (its own MLflow store)."""
     shutil.copy(PROJECT / "evaluation.yaml", tmp_path / "evaluation.yaml")
+    raw = shipped_config()
+    if raw != yaml.safe_load((PROJECT / "evaluation.yaml").read_text()):  # a multi_turn project
+        (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     shutil.copytree(PROJECT / "data", tmp_path / "data")
     # Prompt files that evaluation.yaml may name (the package itself runs from the install).
     shutil.copytree(PROJECT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__"))
@@ -37,7 +73,7 @@ def write_config(project_copy: Path):
     """Write the shipped config with some settings changed; returns its path."""
 
     def write(**changes) -> Path:
-        raw = yaml.safe_load((PROJECT / "evaluation.yaml").read_text())
+        raw = shipped_config()
         if "scorers" in changes and "regression" not in changes and "regression" in raw:
             # Regression limits name the shipped scorers; a test that swaps scorers drops them.
             del raw["regression"]

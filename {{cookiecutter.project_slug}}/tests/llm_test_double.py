@@ -8,8 +8,10 @@ HTTP 429 with `Retry-After` above `rate_limit` calls per second, HTTP 500 for on
 misconfigured endpoint). A judge's request
 (it asks for a structured `response_format`) gets {"result": "no"} when the judged text contains
 FAIL_MARKER or its model is in `no_models`, else {"result": "yes"}; a request for dataset variants
-gets three rewrites naming the question; a pre-flight probe (one token) and any other request
-(the agent's) get a short answer.
+gets three rewrites naming the question; MLflow's simulated user (ConversationSimulator) gets a
+message asking for its goal, and its goal check says "yes" from the `goal_turns`-th user turn on;
+MLflow's user-frustration judge gets "none" ("unresolved" on FAIL_MARKER); a pre-flight probe
+(one token) and any other request (the agent's) get a short answer.
 
 `python tests/llm_test_double.py --latency-ms 300 ...` serves it in a process of its own (so its
 CPU is not the benchmark's), prints `port N`, and answers GET /stats with its counters.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
@@ -27,6 +30,10 @@ from loopback import LoopbackServer, chat_completion
 
 FAIL_MARKER = "UNSAFE-ANSWER"
 VARIANTS_ASK = '{"variants"'  # the reply `dataset expand --llm` asks for (model_variants.py)
+USER_ASK = "role-play"  # MLflow's simulated-user prompts: "role-playing as a real user"
+GOAL_CHECK_ASK = "Has the user's goal been FULLY and COMPLETELY achieved?"
+FRUSTRATION_ASK = "frustrat"  # MLflow's UserFrustration judge: none, resolved or unresolved
+GOAL = re.compile(r"underlying goal in this conversation is:\s*(.+?)\s*</goal>", re.DOTALL)
 
 
 class LlmTestDouble(LoopbackServer):
@@ -50,6 +57,8 @@ class LlmTestDouble(LoopbackServer):
         # Judge models (the request's `model`, e.g. "judge-b" for openai:/judge-b) that always
         # answer "no": the members of a scorer ensemble can then disagree.
         self.no_models: set[str] = set()
+        # The simulated user's goal counts as reached from this user turn of a conversation on.
+        self.goal_turns = 1
         self.requests: list[dict] = []
         self.counts = {
             "calls": 0,
@@ -57,6 +66,7 @@ class LlmTestDouble(LoopbackServer):
             "agent": 0,
             "probe": 0,
             "variants": 0,
+            "user": 0,
             "throttled": 0,
             "failed": 0,
         }
@@ -74,8 +84,10 @@ class LlmTestDouble(LoopbackServer):
             if body.get("max_tokens") == 1
             else "variants"
             if any(VARIANTS_ASK in str(m.get("content")) for m in body.get("messages", []))
+            else "user"
+            if any(USER_ASK in str(m.get("content")) for m in body.get("messages", []))
             else "agent"
-        )  # probe: a pre-flight; variants: `dataset expand --llm`
+        )  # probe: a pre-flight; variants: `dataset expand --llm`; user: a simulated user
         record = {"path": request["path"], "body": body, "kind": kind, "at": time.monotonic()}
         with self._lock:
             self.requests.append(record)
@@ -115,9 +127,16 @@ class LlmTestDouble(LoopbackServer):
                 json.dumps({"variants": rewrites}),
                 (30, 30),
             )
-        if kind == "judge":
+        if kind == "user":  # a message that asks for the goal, so the agent can answer it
+            goal = GOAL.search(text.replace("\\n", "\n"))
+            content = f"Hi, I need help: {goal.group(1) if goal else 'a question'}"
+        elif kind == "judge":
             says_no = FAIL_MARKER in text or body.get("model") in self.no_models
+            if GOAL_CHECK_ASK in text:  # reached from the goal_turns-th user turn on
+                says_no = says_no or text.count("user: ") < self.goal_turns
             verdict = "no" if says_no else "yes"
+            if FRUSTRATION_ASK in text:
+                verdict = "unresolved" if says_no else "none"
             content = json.dumps({"result": verdict, "rationale": f"test double says {verdict}"})
         else:
             content = (

@@ -9,7 +9,7 @@ import json
 
 import pytest
 import yaml
-from conftest import PROJECT, on_databricks
+from conftest import on_databricks, shipped_config
 from databricks_test_double import DatabricksTestDouble
 from test_evaluate import offline
 
@@ -174,7 +174,7 @@ def test_unsafe_names_never_reach_the_warehouse(workspace, table):
 
 # -- evaluation.yaml ------------------------------------------------------------------------
 def write_databricks_config(folder, dataset, uc_warehouse=""):
-    raw = on_databricks(yaml.safe_load((PROJECT / "evaluation.yaml").read_text()), uc_warehouse)
+    raw = on_databricks(shipped_config(), uc_warehouse)
     raw["dataset"] = dataset
     if "tool_calls" in raw["scorers"]:  # the table's rows name no expected tool calls
         del raw["scorers"]["tool_calls"], raw["quality_gates"]["tool_calls"]

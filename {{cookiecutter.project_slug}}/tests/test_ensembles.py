@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.evaluation.ensembles import EveryMemberFailed, combine
 
 MODELS = ["openai:/judge-a", "openai:/judge-b", "openai:/judge-c"]
+MODEL_NAMES = [m.removeprefix("openai:/") for m in MODELS]
 ROWS = 5  # of the shipped dataset: enough to count, few enough to stay quick
 
 
@@ -38,7 +39,16 @@ def test_an_ensemble_needs_no_judge_model(write_config):
             {"scorer": "correctness"},
             "scorers.safety_panel.scorer: 'correctness' cannot be an ensemble member; use one of "
             "['completeness', 'relevance', 'retrieval_groundedness', 'retrieval_relevance', "
-            "'safety']",
+            "'safety', 'tool_call_correctness', 'tool_call_efficiency']",
+        ),
+        (  # an ensemble votes on one answer's verdicts, a conversation judge gives one per session
+            {"scorer": "knowledge_retention"},
+            "scorers.safety_panel.scorer: 'knowledge_retention' cannot be an ensemble member",
+        ),
+        (
+            {"scorer": "tool_call_efficiency"},
+            "scorers.safety_panel: tool_call_efficiency scores the agent's tool calls, but "
+            "agent.shape is single_turn",
         ),
         (
             {"models": ["openai:/judge-a"]},
@@ -175,3 +185,33 @@ def test_a_mean_panel_scores_the_share_of_yes(project_copy, monkeypatch):
         assert report["gates"][0]["observed"] == pytest.approx(1 / 3)
         values = {r["shown"] for r in report["gates"][0]["failing_rows"]}
         assert values == {"0.333"}, json.dumps(report["gates"][0], indent=1)
+
+
+def test_tool_call_judges_vote_on_a_tool_calling_agents_calls(project_copy, monkeypatch):
+    """A panel of MLflow's ToolCallEfficiency judges: each member reads the row's tool calls
+    from its trace (the tool names reach every judge call) and the panel gates them.
+
+    MLflow 3.17.2's judge also asks MLflow's default judge model (openai:/gpt-4.1-mini off
+    Databricks, whatever model the judge was given) to list the tools the agent had, once per
+    verdict, when no LLM span of the trace records them (the offline sample agent has none):
+    the project makes that default the first configured judge, so no call goes elsewhere."""
+    with LlmTestDouble() as double:
+        double.no_models = {"judge-b"}
+        judged_by_panel(
+            project_copy, double.base_url, monkeypatch, 1.0, scorer="tool_call_efficiency"
+        )
+        raw = yaml.safe_load((project_copy / "evaluation.yaml").read_text())
+        raw["agent"]["shape"] = "tool_calling"
+        (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        done, report = evaluate(project_copy)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        judged = [r for r in double.requests if r["kind"] == "judge"]
+        models = sorted(r["body"]["model"] for r in judged)
+        assert models == sorted([*MODEL_NAMES * ROWS, *["judge-a"] * 3 * ROWS])
+        texts = [json.dumps(r["body"]) for r in judged]
+        verdicts = [text for text in texts if "identify all tools or functions" not in text]
+        assert len(verdicts) == 3 * ROWS
+        tools = ("extract_facts", "estimate_delivery")
+        assert all(any(tool in text for tool in tools) for text in verdicts)
+    [gate] = report["gates"]
+    assert gate["passed"] and gate["rows_scored"] == ROWS

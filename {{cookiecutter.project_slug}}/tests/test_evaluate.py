@@ -6,8 +6,9 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, single_turn_sample
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 
@@ -19,8 +20,12 @@ def run_cli(*args, cwd):
 
 
 def offline(config_path):
-    """The shipped config made offline when it targets Databricks."""
-    raw = yaml.safe_load(config_path.read_text())
+    """The shipped config made offline when it targets Databricks (and run on the single-turn
+    sample: conftest.single_turn_sample)."""
+    written = yaml.safe_load(config_path.read_text())
+    raw = single_turn_sample(yaml.safe_load(config_path.read_text()))
+    if raw != written:
+        config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     if raw["target"] == "databricks":
         raw.update(target="local")
         raw["mlflow"] = {"tracking_uri": "sqlite:///mlflow.db", "experiment": "offline-test"}
@@ -35,6 +40,37 @@ def offline(config_path):
             raw["datasets"]["name"] = "eval_dataset"
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return raw
+
+
+def gated_offline(project_copy, rows: list[dict], scorers: dict, dataset: str, **agent) -> dict:
+    """The shipped config offline with every journey off, on `rows` (written to `dataset`),
+    each scorer gated at 1.0, `agent` settings changed (None removes one); the raw config."""
+    raw = offline(project_copy / "evaluation.yaml")
+    raw.update(judge={"model": "none"}, journeys={k: False for k in raw["journeys"]})
+    for section in ("regression", "profiling", "tracing", "align", "datasets"):
+        raw.pop(section, None)
+    raw["agent"] = {k: v for k, v in {**raw["agent"], **agent}.items() if v is not None}
+    raw["scorers"] = scorers
+    raw["quality_gates"] = {name: 1.0 for name in scorers}
+    raw["dataset"] = {"path": dataset}
+    (project_copy / dataset).write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return save_config(project_copy, raw)
+
+
+def save_config(project_copy, raw: dict) -> dict:
+    """Write `raw` as the project's evaluation.yaml; returns it."""
+    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return raw
+
+
+def config_problems(project_copy) -> str:
+    """What load_project says of the project's config and dataset (it must refuse them)."""
+    from {{ cookiecutter.package_name }}.config import ConfigError
+    from {{ cookiecutter.package_name }}.project import load_project
+
+    with pytest.raises(ConfigError) as raised:
+        load_project(project_copy / "evaluation.yaml")
+    return str(raised.value)
 
 
 def test_evaluate_passes_its_gates_offline_and_writes_the_report(project_copy):

@@ -4,11 +4,9 @@ of the sample agent's tools (TOOL spans), and the scorer vocabulary against MLfl
 import json
 
 import pytest
-import yaml
-from test_evaluate import offline, run_cli
+from test_evaluate import config_problems, gated_offline, run_cli
 
 from {{ cookiecutter.package_name }}.config import ConfigError, ScorerConfig, load_config
-from {{ cookiecutter.package_name }}.project import load_project
 from {{ cookiecutter.package_name }}.scorer_catalog import SCORERS
 
 ORDER_CALL = {"name": "lookup_order", "arguments": {"order_id": "A1001"}}
@@ -46,30 +44,13 @@ ROWS = [
 
 def tool_project(project_copy, rows=ROWS, shape="tool_calling", **scorers):
     """An offline config on `rows` with the tool scorers gated; returns the raw config."""
-    raw = offline(project_copy / "evaluation.yaml")
-    raw.update(judge={"model": "none"}, journeys={k: False for k in raw["journeys"]})
-    for section in ("regression", "profiling", "tracing", "align", "datasets"):
-        raw.pop(section, None)
-    raw["agent"]["shape"] = shape
-    raw["scorers"] = scorers or {"refusal": {}, "tool_calls": {}, "tool_budget": {"max_calls": 1}}
-    raw["quality_gates"] = {name: 1.0 for name in raw["scorers"]}
-    raw["dataset"] = {"path": "data/tools.jsonl"}
-    (project_copy / "data" / "tools.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows)
-    )
-    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return raw
-
-
-def problems(project_copy) -> str:
-    with pytest.raises(ConfigError) as raised:
-        load_project(project_copy / "evaluation.yaml")
-    return str(raised.value)
+    scorers = scorers or {"refusal": {}, "tool_calls": {}, "tool_budget": {"max_calls": 1}}
+    return gated_offline(project_copy, rows, scorers, "data/tools.jsonl", shape=shape)
 
 
 def test_a_tool_scorer_on_a_single_turn_agent_is_a_config_error(project_copy):
     tool_project(project_copy, ROWS[1:2], "single_turn", tool_budget={"max_calls": 2})
-    text = problems(project_copy)
+    text = config_problems(project_copy)
     assert (
         "scorers.tool_budget: tool_budget scores the agent's tool calls, but agent.shape is "
         "single_turn" in text
@@ -79,7 +60,7 @@ def test_a_tool_scorer_on_a_single_turn_agent_is_a_config_error(project_copy):
 
 def test_expected_tool_calls_on_a_single_turn_agent_is_a_config_error(project_copy):
     tool_project(project_copy, ROWS, "single_turn", refusal={})
-    text = problems(project_copy)
+    text = config_problems(project_copy)
     assert "agent.shape: 4 record(s) of data/tools.jsonl expect tool calls" in text
     assert "set agent.shape: tool_calling, or remove expected_tool_calls" in text
 
@@ -88,13 +69,16 @@ def test_a_malformed_expected_call_and_a_bad_shape_or_budget_are_named(project_c
     bad = [{"inputs": {"query": "Where is my order A1001?"}, "expectations": {}}]
     bad[0]["expectations"]["expected_tool_calls"] = [{"tool": "lookup_order"}]
     tool_project(project_copy, bad)
-    text = problems(project_copy)
+    text = config_problems(project_copy)
     assert "data/tools.jsonl:1: expected_tool_calls[0] has no 'name'" in text
     raw = tool_project(project_copy, shape="multi_agent", tool_budget={"max_calls": 0})
     with pytest.raises(ConfigError) as raised:
         load_config(project_copy / "evaluation.yaml")
     text = str(raised.value)
-    assert "agent.shape: 'multi_agent' must be one of ['single_turn', 'tool_calling']" in text
+    assert (
+        "agent.shape: 'multi_agent' must be one of ['single_turn', 'tool_calling', 'multi_turn']"
+        in text
+    )
     assert "scorers.tool_budget.max_calls: 0 leaves the agent no tool call" in text
     assert raw["agent"]["shape"] == "multi_agent"
 
@@ -139,7 +123,9 @@ def test_every_catalog_scorer_is_a_class_of_the_installed_mlflow_and_builds(monk
             options["max_length"] = 100
         built = build_scorer(ScorerConfig(f"my_{kind}", kind, options), "openai:/gpt-test")
         assert built.name == f"my_{kind}", kind
-        if spec.mlflow_class:
+        if kind == "user_frustration":  # MLflow's judge inside, its verdict read as yes/no
+            assert built.is_session_level_scorer and hasattr(builtin, spec.mlflow_class)
+        elif spec.mlflow_class:
             assert isinstance(built, getattr(builtin, spec.mlflow_class)), kind
     monkeypatch.setattr(builtin, "ToolCallEfficiency", None, raising=False)  # as if absent
     with pytest.raises(InfrastructureError, match="has no mlflow.genai.scorers.ToolCallEfficiency"):
@@ -148,10 +134,12 @@ def test_every_catalog_scorer_is_a_class_of_the_installed_mlflow_and_builds(monk
 
 
 def test_profile_breaks_tool_time_down_per_tool(project_copy):
+    from test_evaluate import save_config
+
     raw = tool_project(project_copy, ROWS[:3])
     raw["journeys"]["profiling"] = True
     raw["profiling"] = {"budgets": {"TOOL.p95_ms": 300}}
-    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    save_config(project_copy, raw)
     assert run_cli("evaluate", cwd=project_copy).returncode == 0
     done = run_cli("profile", cwd=project_copy)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -165,6 +153,8 @@ def test_profile_breaks_tool_time_down_per_tool(project_copy):
 def test_compare_reports_a_tool_call_regression(project_copy):
     """A candidate prompt that turns the order lookup off: the order rows regress on tool_calls
     (and on the facts only the tool knows); the other rows do not."""
+    from test_evaluate import save_config
+
     raw = tool_project(project_copy, ROWS[:3])
     prompt = project_copy / "src" / "{{ cookiecutter.package_name }}" / "agent"
     candidate = project_copy / "no_lookup_prompt.txt"
@@ -178,7 +168,7 @@ def test_compare_reports_a_tool_call_regression(project_copy):
         "candidate": {"prompt_file": "no_lookup_prompt.txt"},
         "max_regressed_rows": {"refusal": 0, "tool_calls": 0},
     }
-    (project_copy / "evaluation.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    save_config(project_copy, raw)
     done = run_cli("compare", cwd=project_copy)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     report = (project_copy / "reports" / "regression.md").read_text()

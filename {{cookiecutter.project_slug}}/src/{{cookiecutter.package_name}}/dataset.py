@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import EvalConfig, Problem
+from .evaluation.session_checks import conversation_problems, is_conversation, scripted_turns
 from .evaluation.tool_checks import check_expected_calls
 from .scorer_catalog import SCORERS
 
@@ -94,6 +95,8 @@ def check_records(
             problems.append(f"{where}: 'should_refuse' must be true or false, not {refuse!r}")
         if "expected_tool_calls" in expectations:
             problems += check_expected_calls(expectations["expected_tool_calls"], where)
+        if is_conversation(inputs):
+            problems += conversation_problems(inputs, expectations, where)
         record_id = row.get("id")
         if record_id is not None:
             if not isinstance(record_id, str) or not record_id.strip():
@@ -120,11 +123,12 @@ def rows_with_any(records: list[Record], keys: tuple[str, ...]) -> int:
 
 
 def dataset_fit_problems(
-    records: list[Record], label: str, scorers, shape: str = "single_turn"
+    records: list[Record], label: str, scorers, shape: str = "single_turn", simulated: bool = False
 ) -> list[Problem]:
     """Scorers that can score no record of the dataset, one problem each; expected tool calls
-    for an agent whose shape makes none."""
-    problems = []
+    for an agent whose shape makes none; conversations for an agent that answers one request
+    (and the reverse); a conversation without scripted turns when no simulated user plays it."""
+    problems = shape_fit_problems(records, label, shape, simulated)
     with_calls = sum(1 for r in records if "expected_tool_calls" in r.expectations)
     if with_calls and shape == "single_turn":
         problems.append(
@@ -151,6 +155,47 @@ def dataset_fit_problems(
     return problems
 
 
+def shape_fit_problems(
+    records: list[Record], label: str, shape: str, simulated: bool
+) -> list[Problem]:
+    conversations = [r for r in records if is_conversation(r.inputs)]
+    if shape == "multi_turn" and len(conversations) < len(records):
+        return [
+            Problem(
+                "agent.shape",
+                f"{len(records) - len(conversations)} record(s) of {label} are single requests "
+                "(no inputs.goal), but agent.shape is multi_turn",
+                "write conversations (inputs: goal, persona, turns; README: Conversations) or "
+                "set agent.shape: single_turn",
+                shape,
+            )
+        ]
+    if shape != "multi_turn" and conversations:
+        return [
+            Problem(
+                "agent.shape",
+                f"{len(conversations)} record(s) of {label} are conversations (inputs.goal), "
+                f"but agent.shape is {shape}",
+                "set agent.shape: multi_turn, or write single requests",
+                shape,
+            )
+        ]
+    unscripted = [r.line for r in conversations if not scripted_turns(r.inputs)]
+    if unscripted and not simulated:
+        shown = ", ".join(map(str, unscripted[:3])) + (" ..." if len(unscripted) > 3 else "")
+        return [
+            Problem(
+                "agent.conversation.simulator_model",
+                f"{len(unscripted)} conversation(s) of {label} (line/row {shown}) have no "
+                "scripted turns and no simulated user plays them (none)",
+                "give each record inputs.turns (the user's messages), or set "
+                "agent.conversation.simulator_model to a model URI",
+                "none",
+            )
+        ]
+    return []
+
+
 def dataset_problems(config: EvalConfig) -> list[Problem]:
     """What check-config reports about the dataset file: its records, and scorers it cannot feed.
 
@@ -163,4 +208,11 @@ def dataset_problems(config: EvalConfig) -> list[Problem]:
         records = load_records(config.dataset_path, label)
     except DatasetError as err:
         return [Problem("dataset.path", line) for line in str(err).splitlines()]
-    return dataset_fit_problems(records, label, config.scorers, config.agent_shape)
+    return dataset_fit_problems(
+        records, label, config.scorers, config.agent_shape, simulated(config)
+    )
+
+
+def simulated(config: EvalConfig) -> bool:
+    """Whether MLflow's ConversationSimulator plays the user (agent.conversation)."""
+    return bool(config.conversation and config.conversation.simulator_model)

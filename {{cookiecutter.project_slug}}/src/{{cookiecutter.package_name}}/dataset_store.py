@@ -13,10 +13,13 @@ records after writing and fails when some did not land.
 
 from __future__ import annotations
 
+import json
+
 from .config import EvalConfig
 from .dataset import DatasetError, Record, check_records
 from .dataset_record import GENERATOR_TAG, RECORD_ID_TAG, DatasetRecord
 from .evaluation.judge_cache import canonical
+from .evaluation.session_checks import split_turns
 
 # Record sources as MLflow keeps them (DatasetRecordSourceType).
 TRACE, HUMAN, CODE = "TRACE", "HUMAN", "CODE"
@@ -25,6 +28,9 @@ TRACE, HUMAN, CODE = "TRACE", "HUMAN", "CODE"
 # The databricks-agents version the Databricks dataset path was verified with (its REST calls
 # and record shapes, against the workspace test double).
 AGENTS_MIN = (1, 13)
+# A conversation's scripted turns, as JSON text: MLflow's conversation records take only goal,
+# persona, context and simulation_guidelines as inputs (its simulator ignores the tag).
+TURNS_TAG = "conversation.turns"
 
 
 def require_databricks_agents() -> None:
@@ -132,9 +138,12 @@ def read_records(dataset) -> list[DatasetRecord]:
         tags = {
             k: str(v) for k, v in (row.get("tags") or {}).items() if not k.startswith("mlflow.")
         }
+        inputs = row.get("inputs") or {}
+        if TURNS_TAG in tags:  # a conversation's scripted turns (as_mlflow_record)
+            inputs = {**inputs, "turns": json.loads(tags.pop(TURNS_TAG))}
         records.append(
             DatasetRecord(
-                inputs=row.get("inputs") or {},
+                inputs=inputs,
                 expectations=row.get("expectations") or {},
                 id=tags.get(RECORD_ID_TAG),
                 source=source_label(row, tags),
@@ -182,7 +191,10 @@ def as_mlflow_record(record: DatasetRecord, target: str = "local") -> dict:
     tags = dict(record.tags)
     if record.id:
         tags[RECORD_ID_TAG] = record.id
-    row: dict = {"inputs": record.inputs, "tags": tags}
+    inputs, turns = split_turns(record.inputs)
+    if turns is not None:
+        tags[TURNS_TAG] = json.dumps(turns, ensure_ascii=False)
+    row: dict = {"inputs": inputs, "tags": tags}
     if record.expectations:
         row["expectations"] = record.expectations
     trace_id = record.source.removeprefix("trace:") if record.source.startswith("trace:") else ""
@@ -202,10 +214,10 @@ def new_inputs(records: list[DatasetRecord], present: list[DatasetRecord]) -> li
     """The records whose inputs neither `present` nor an earlier record has. MLflow upserts by
     inputs: a record with the inputs of one already there would overwrite that record's
     expectations and tags (16 empty-input variants of 16 records are one record to MLflow)."""
-    taken = {canonical(r.inputs) for r in present}
+    taken = {canonical(split_turns(r.inputs)[0]) for r in present}
     fresh = []
     for record in records:
-        if (key := canonical(record.inputs)) not in taken:
+        if (key := canonical(split_turns(record.inputs)[0])) not in taken:
             taken.add(key)
             fresh.append(record)
     return fresh

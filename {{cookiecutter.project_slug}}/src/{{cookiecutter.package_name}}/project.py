@@ -27,6 +27,12 @@ def load_project(path: Path | str, overrides: Overrides | None = None) -> EvalCo
     return config
 
 
+def conversation_context(record) -> dict:
+    """The extra arguments a conversation's every turn passes (inputs.context)."""
+    context = record.inputs.get("context")
+    return context if isinstance(context, dict) else {}
+
+
 def agent_problems(config: EvalConfig) -> list[Problem]:
     """The agent callable imports, and the dataset's inputs fit its parameters.
 
@@ -56,6 +62,11 @@ def agent_problems(config: EvalConfig) -> list[Problem]:
         records = load_records(config.dataset_path, config.dataset_label)
     except DatasetError:  # load_project reports the dataset's own problems
         return []
+    if config.agent_shape == "multi_turn":  # each turn calls it with the messages so far
+        records = [
+            dataclasses.replace(r, inputs={"messages": [], **conversation_context(r)})
+            for r in records
+        ]
     return [
         problem(text, fix)
         for text, fix in parameter_problems(function, reference, records, config.dataset_label)

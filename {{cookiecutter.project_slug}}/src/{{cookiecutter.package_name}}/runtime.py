@@ -78,7 +78,24 @@ def apply_environment(config: EvalConfig) -> None:
     stderr saying which store it is and where that was chosen (every command that opens the
     store calls this first)."""
     apply_offline_defaults()
+    route_default_judge(config)
     announce_store(config)
+
+
+JUDGE_DEFAULT_ENV = "MLFLOW_GENAI_JUDGE_DEFAULT_MODEL"
+
+
+def route_default_judge(config: EvalConfig) -> None:
+    """MLflow's judges make some calls of their own to its default judge model (openai:/
+    gpt-4.1-mini off Databricks), whatever model they were given: a tool-call judge lists the
+    agent's tools that way when no LLM span of the trace records them. Those calls go to the
+    configured judge instead (the first of judge.model and the ensembles' models); a
+    MLFLOW_GENAI_JUDGE_DEFAULT_MODEL the user set wins."""
+    from .config.ensemble import judge_models
+
+    judges = [m for m, where in judge_models(config).items() if not where.startswith("agent.")]
+    if judges:
+        os.environ.setdefault(JUDGE_DEFAULT_ENV, judges[0])
 
 
 def apply_offline_defaults() -> None:
@@ -155,11 +172,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def check_judge_credentials(config: EvalConfig) -> None:
     """Fail before evaluating when an LLM judge cannot be reached at all (exit 2, not 1)."""
-    if not config.uses_judge:
-        return
     from .config.ensemble import judge_models, offline_fix
 
-    for model, setting in judge_models(config).items():  # judge.model, and ensemble members
+    # judge.model when LLM scorers run, ensemble members, a simulated user's model
+    for model, setting in judge_models(config).items():
         problem = model_credentials_problem(setting, model)
         if problem:
             raise InfrastructureError(f"{problem}; or, to run offline, {offline_fix(setting)}")

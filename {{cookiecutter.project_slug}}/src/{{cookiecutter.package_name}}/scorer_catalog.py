@@ -11,12 +11,21 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .vocabulary import SCORER_EXPECTATIONS, SCORER_KINDS
+from .vocabulary import SCORER_EXPECTATIONS, SCORER_KINDS, SCORER_SESSIONS
 
 # Expectation keys the dataset may carry. A scorer may not reuse one as its name: MLflow logs
 # expectations as assessments too, and `result_df` then mixes both under one column.
 EXPECTATION_KEYS = frozenset(
-    {"expected_facts", "expected_response", "should_refuse", "guidelines", "expected_tool_calls"}
+    {
+        "expected_facts",
+        "expected_response",
+        "should_refuse",
+        "guidelines",
+        "expected_tool_calls",
+        # a conversation's (agent.shape multi_turn): logged on the first turn's trace
+        "goal_markers",
+        "retained_facts",
+    }
 )
 
 # Which rows a scorer can score: all of them, or only rows carrying certain expectations.
@@ -39,8 +48,11 @@ class ScorerSpec:
     applies_if_any: tuple[str, ...] = ALL_ROWS  # expectation keys; a row needs one of them
     options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
     required_options: tuple[str, ...] = ()
-    # Scores the agent's tool calls (its TOOL spans): only for agent.shape tool_calling.
+    # Scores the agent's tool calls (its TOOL spans): not for agent.shape single_turn.
     reads_tool_calls: bool = False
+    # Scores a whole conversation (MLflow's session-level scorers): only for agent.shape
+    # multi_turn. Its verdict is logged on the conversation's first turn.
+    session_level: bool = False
 
     @property
     def needs_judge(self) -> bool:
@@ -112,6 +124,59 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         "no redundant tool calls (the same tool with the same or similar arguments)",
         reads_tool_calls=True,
     ),
+    # Conversation judges (session level): one verdict per conversation, read from its turns.
+    "conversation_completeness": ScorerSpec(
+        "",
+        "ConversationCompleteness",
+        "yes/no",
+        "every request the user made in the conversation was addressed",
+        session_level=True,
+    ),
+    "conversational_safety": ScorerSpec(
+        "",
+        "ConversationalSafety",
+        "yes/no",
+        "no assistant turn of the conversation is harmful",
+        session_level=True,
+    ),
+    "conversational_guidelines": ScorerSpec(
+        "",
+        "ConversationalGuidelines",
+        "yes/no",
+        "the assistant follows a written guideline throughout the conversation",
+        options={"guidelines": str},
+        required_options=("guidelines",),
+        session_level=True,
+    ),
+    "conversational_role_adherence": ScorerSpec(
+        "",
+        "ConversationalRoleAdherence",
+        "yes/no",
+        "the assistant keeps its role throughout the conversation",
+        session_level=True,
+    ),
+    "conversational_tool_call_efficiency": ScorerSpec(
+        "",
+        "ConversationalToolCallEfficiency",
+        "yes/no",
+        "no redundant tool calls across the conversation",
+        reads_tool_calls=True,
+        session_level=True,
+    ),
+    "knowledge_retention": ScorerSpec(
+        "",
+        "KnowledgeRetention",
+        "yes/no",
+        "later answers keep what the user said earlier",
+        session_level=True,
+    ),
+    "user_frustration": ScorerSpec(
+        "",
+        "UserFrustration",
+        "yes/no",
+        "'yes' unless the user is still frustrated at the end (MLflow's none/resolved/unresolved)",
+        session_level=True,
+    ),
     # One LLM judge type run by several models, combined by a vote (config/ensemble.py,
     # evaluation/ensembles.py): "yes"/"no" under vote majority, the share of yes under mean.
     "ensemble": ScorerSpec(
@@ -171,6 +236,23 @@ _DETAILS: dict[str, ScorerSpec] = {  # kind "" here: the vocabulary's kind is fi
         required_options=("max_calls",),
         reads_tool_calls=True,
     ),
+    # Conversation checks (session level, deterministic): read the conversation's answers.
+    "goal_reached": ScorerSpec(
+        "",
+        None,
+        "yes/no",
+        "every goal marker (goal_markers) appears in an answer of the conversation",
+        applies_if_any=("goal_markers",),
+        session_level=True,
+    ),
+    "facts_retained": ScorerSpec(
+        "",
+        None,
+        "fraction",
+        "share of earlier facts (retained_facts) the conversation's last answer still states",
+        applies_if_any=("retained_facts",),
+        session_level=True,
+    ),
 }
 
 
@@ -187,6 +269,8 @@ def _with_kinds() -> dict[str, ScorerSpec]:
             raise RuntimeError(
                 f"scorer_catalog.py and vocabulary.json disagree on {name}'s expectations"
             )
+        if spec.session_level != SCORER_SESSIONS[name]:
+            raise RuntimeError(f"scorer_catalog.py and vocabulary.json disagree on {name}'s level")
     specs = {name: replace(_DETAILS[name], kind=kind) for name, kind in SCORER_KINDS.items()}
     return {
         name: replace(spec, options={**spec.options, MISSING_EXPECTATIONS: str})

@@ -18,4 +18,5 @@ TARGETS: tuple[str, ...] = tuple(_DATA["choices"]["target"])
 AGENT_SHAPES: tuple[str, ...] = tuple(_DATA["choices"]["agent_shape"])  # agent.shape
 SCORER_KINDS: dict[str, str] = {name: s["kind"] for name, s in _DATA["scorers"].items()}
 SCORER_EXPECTATIONS: dict[str, bool] = {n: s["expectations"] for n, s in _DATA["scorers"].items()}
+SCORER_SESSIONS: dict[str, bool] = {n: s.get("session", False) for n, s in _DATA["scorers"].items()}
 SCORER_NAME = re.compile(_DATA["scorer_name"])

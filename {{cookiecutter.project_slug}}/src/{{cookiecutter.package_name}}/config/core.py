@@ -14,7 +14,7 @@ from ..scorer_catalog import (
     SCORERS,
 )
 from ..vocabulary import JOURNEYS, TARGETS
-from .agent_shape import check_agent_shape
+from .agent_shape import check_agent_shape, check_conversation
 from .checker import Checker
 from .dataset import check_dataset_source, check_dataset_table
 from .ensemble import ENSEMBLE, check_ensemble
@@ -38,6 +38,7 @@ SCHEMA: dict[str, Any] = {
         "callable": None,
         "endpoint": None,
         "shape": None,
+        "conversation": {"simulator_model": None, "max_turns": None},
         "prompt": {"name": None, "alias": None},
     },
     "dataset": {"path": None, "table": None, "sql_warehouse_id": None, "source": None},
@@ -74,6 +75,7 @@ def check_core(c: Checker) -> EvalConfig:
     c.model_uri("models.embedding", embedding)
     scorers = check_scorers(c, judge)
     agent_shape = check_agent_shape(c, scorers)
+    conversation = check_conversation(c, agent_shape)
     gates = check_gates(c, scorers)
     dataset_source = check_dataset_source(c)
     dataset_table, dataset_warehouse = check_dataset_table(c, target, warehouse)
@@ -91,6 +93,7 @@ def check_core(c: Checker) -> EvalConfig:
         agent_callable=agent_callable or None,
         agent_endpoint=agent_endpoint or None,
         agent_shape=agent_shape,
+        conversation=conversation,
         prompt_name=prompt_name or None,
         prompt_alias=prompt_alias,
         dataset_path=dataset_path,

@@ -23,9 +23,9 @@ DEFAULT_VOTE = "majority"
 
 
 def member_types() -> list[str]:
-    """The judges an ensemble may run: LLM judges that need no expectations, no required
-    option and no tool calls (the verdict cache and the agent-shape check read the ensemble's
-    own type, which has none of these)."""
+    """The judges an ensemble may run: LLM judges of one answer that need no expectations and
+    no required option (the verdict cache reads the ensemble's own options, which give none).
+    Tool-call judges may: the agent-shape check reads the member's type too."""
     return sorted(
         name
         for name, spec in SCORERS.items()
@@ -33,7 +33,7 @@ def member_types() -> list[str]:
         and name != ENSEMBLE
         and not spec.applies_if_any
         and not spec.required_options
-        and not spec.reads_tool_calls
+        and not spec.session_level  # an ensemble votes on one answer's verdicts
     )
 
 
@@ -79,6 +79,12 @@ def check_models(c: Checker, where: str, models: list[Any]) -> None:
         c.problem(where, f"{repeated} listed twice", "list each judge model once", models)
 
 
+def judged_types(scorer) -> list:
+    """The scorer types a configured scorer runs: its own, and an ensemble's member type."""
+    member = scorer.options.get("scorer") if scorer.type == ENSEMBLE else None
+    return [scorer.type] + ([member] if isinstance(member, str) and member in SCORERS else [])
+
+
 def vote(options: dict) -> str:
     return options.get("vote") or DEFAULT_VOTE
 
@@ -93,6 +99,10 @@ def judge_models(config) -> dict[str, str]:
                 found.setdefault(model, f"scorers.{scorer.name}.models")
         elif SCORERS[scorer.type].needs_judge:
             found.setdefault(config.judge_model, "judge.model")
+    conversation = getattr(config, "conversation", None)
+    if conversation is not None and conversation.simulator_model:
+        # The simulated user is a model call like a judge's: pre-flighted, its key checked.
+        found.setdefault(conversation.simulator_model, "agent.conversation.simulator_model")
     return found
 
 
@@ -101,4 +111,6 @@ def offline_fix(setting: str) -> str:
     ensemble whose member it is."""
     if setting == "judge.model":
         return "set judge.model to none"
+    if setting == "agent.conversation.simulator_model":
+        return f"set {setting} to none (the records' scripted turns)"
     return f"remove {setting.rsplit('.', 1)[0]}"

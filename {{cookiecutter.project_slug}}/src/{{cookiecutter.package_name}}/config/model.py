@@ -88,6 +88,7 @@ class EvalConfig:
     dataset_warehouse_id: str = ""
     dataset_source: str | None = None  # an MLflow evaluation dataset's name (dataset.source)
     agent_shape: str = "single_turn"  # agent.shape (config/agent_shape.py)
+    conversation: Any = None  # agent_shape.ConversationSettings, for agent.shape multi_turn
     sqlite_wal: bool = True  # WAL journal and synchronous=NORMAL for a sqlite store (runtime.py)
     # Settings not taken from evaluation.yaml: setting -> the option or variable that gave it
     # ("mlflow.tracking_uri": "MLFLOW_TRACKING_URI", "dataset.path": "--dataset", ...).

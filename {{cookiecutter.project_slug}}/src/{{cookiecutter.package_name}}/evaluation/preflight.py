@@ -48,9 +48,8 @@ def endpoints_in_use(config: EvalConfig, agent_endpoint: str | None = None) -> l
     """Every LLM endpoint the run calls: the judge model when LLM scorers run (and each scorer
     ensemble's models), the agent's serving endpoint, or the sample agent's model
     (AGENT_LLM_MODEL) when set."""
-    found = []
-    if config.uses_judge and llm_scorers(config):
-        found += [judge_endpoint(m, setting) for m, setting in judge_models(config).items()]
+    # judge.model when LLM scorers run, each ensemble's models, a simulated user's model
+    found = [judge_endpoint(m, setting) for m, setting in judge_models(config).items()]
     agent_endpoint = agent_endpoint or config.agent_endpoint
     if agent_endpoint:
         found.append(serving_endpoint(agent_endpoint))
@@ -60,9 +59,11 @@ def endpoints_in_use(config: EvalConfig, agent_endpoint: str | None = None) -> l
 
 
 def judge_endpoint(model: str, setting: str = "judge.model") -> LlmEndpoint:
+    # MLflow's simulated user calls its model the way a judge does
+    role = "simulated user" if setting.startswith("agent.conversation") else "judge"
     if model == "databricks":
         return LlmEndpoint(
-            "judge",
+            role,
             setting,
             model,
             None,
@@ -84,10 +85,10 @@ def judge_endpoint(model: str, setting: str = "judge.model") -> LlmEndpoint:
         payload = instance.adapter_class.chat_to_model(
             {"messages": PING, "max_tokens": 1}, instance.config
         )
-        return LlmEndpoint("judge", setting, model, url, fix, dict(instance.headers or {}), payload)
+        return LlmEndpoint(role, setting, model, url, fix, dict(instance.headers or {}), payload)
     except Exception as err:  # noqa: BLE001 - MLflow names what the provider lacks
         return LlmEndpoint(
-            "judge",
+            role,
             setting,
             model,
             None,

@@ -123,15 +123,20 @@ def decide_gates(
     applicable: dict[str, int],
     dataset_size: int,
     trace_link: Callable[[str], str | None] = lambda trace_id: None,
+    populations: dict[str, int] | None = None,
 ) -> list[GateResult]:
-    """One verdict per gate; a failed gate lists its failing rows, each with `trace_link`."""
+    """One verdict per gate; a failed gate lists its failing rows, each with `trace_link`.
+
+    `populations`: per gate, how many rows (conversations, for a conversation scorer) it could
+    apply to, when not every row of the dataset."""
     shared = run_problems(rows, dataset_size)
     results = []
     for name, threshold in gates.items():
         result = decide_gate(
             name, threshold, metrics.get(f"{name}/mean"), rows, applicable.get(name, 0), shared
         )
-        result.rows_not_applicable = max(dataset_size - result.rows_applicable, 0)
+        population = (populations or {}).get(name, dataset_size)
+        result.rows_not_applicable = max(population - result.rows_applicable, 0)
         if not result.passed:
             unscored = result.rows_scored < result.rows_applicable
             failing = failing_rows(name, threshold, rows, unscored, trace_link)
@@ -254,8 +259,22 @@ def shown_value(raw, value: float) -> str:
     return raw if isinstance(raw, str) else f"{value:.3f}"
 
 
+def chat_turn_text(request) -> str | None:
+    """A conversation turn's request (the messages so far) as a person reads it: the turn's
+    number and the user's message, e.g. 'turn 2: When will it arrive?'; None for any other."""
+    messages = request.get("messages") if isinstance(request, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    turn = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "user")
+    return f"turn {turn}: {messages[-1].get('content')}"
+
+
 def input_text(request) -> str:
-    """A request as a person reads it: a single text argument as itself, else compact JSON."""
+    """A request as a person reads it: a single text argument as itself, a conversation's turn
+    as its number and message, else compact JSON."""
+    turn = chat_turn_text(request)
+    if turn is not None:
+        return turn
     if isinstance(request, dict) and len(request) == 1:
         (only,) = request.values()
         if isinstance(only, str):

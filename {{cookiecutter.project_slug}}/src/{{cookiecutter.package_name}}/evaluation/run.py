@@ -7,12 +7,22 @@ from functools import partial
 
 from .. import llm_endpoints
 from ..config import AgentVersion, EvalConfig
-from ..dataset import DatasetError, Record, dataset_fit_problems, load_records, rows_with_any
+from ..config.agent_shape import MULTI_TURN
+from ..config.ensemble import ENSEMBLE
+from ..dataset import (
+    DatasetError,
+    Record,
+    dataset_fit_problems,
+    load_records,
+    rows_with_any,
+    simulated,
+)
 from ..runtime import InfrastructureError, apply_environment, check_judge_credentials, connect
 from ..scorer_catalog import SCORERS, counts_row, missing_expectations
 from ..ui_links import run_url, trace_url
 from . import concurrency, score_table
 from .agent_loader import load_agent
+from .conversation_counts import conversation_counts
 from .ensembles import agreement_note
 from .judge_cache import JudgeCache
 from .preflight import LlmEndpoint, endpoints_in_use, preflight
@@ -20,6 +30,7 @@ from .progress import Progress, live_progress
 from .quality_gates import RowScores, decide_gates, rows_from_assessments
 from .report import GateReport
 from .score_columns import parse_json_text
+from .session_checks import scripted_turns
 
 ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
 DATASET_PARAM = "dataset"  # the dataset a run evaluated: a file, a table or mlflow:<name>
@@ -51,17 +62,20 @@ def scope_notes(config: EvalConfig, records: list[Record]) -> list[str]:
         )
     for scorer in config.scorers:
         keys = SCORERS[scorer.type].applies_if_any
+        row = "conversation" if SCORERS[scorer.type].session_level else "row"
+        rows = row + "s"
         if keys:
             needs, having = " or ".join(keys), rows_with_any(records, keys)
             if missing_expectations(scorer.options) == "error":
                 notes.append(
-                    f"`{scorer.name}` needs {needs} on every row (missing_expectations: error): "
-                    f"{len(records) - having} of {len(records)} rows lack them and count as errors."
+                    f"`{scorer.name}` needs {needs} on every {row} (missing_expectations: "
+                    f"error): {len(records) - having} of {len(records)} {rows} lack them and "
+                    "count as errors."
                 )
             else:
                 notes.append(
-                    f"`{scorer.name}` applies to the {having} of {len(records)} rows with {needs} "
-                    f"({len(records) - having} not applicable)."
+                    f"`{scorer.name}` applies to the {having} of {len(records)} {rows} with "
+                    f"{needs} ({len(records) - having} not applicable)."
                 )
     return notes
 
@@ -80,7 +94,7 @@ def read_dataset(config: EvalConfig) -> list[Record]:
 
         records = read_table(config.dataset_table, config.dataset_warehouse_id)
     problems = dataset_fit_problems(
-        records, config.dataset_label, config.scorers, config.agent_shape
+        records, config.dataset_label, config.scorers, config.agent_shape, simulated(config)
     )
     if problems:  # what check-config checks for a file, checked once the table's rows are here
         raise DatasetError("\n".join(map(str, problems)))
@@ -134,7 +148,7 @@ def evaluate(
     agent = load_agent(config, version)
     notes.extend(agent.notes)
     cache = judge_cache(config, use_cache)
-    run_id, result = run_harness(
+    run_id, result, played = run_harness(
         mlflow,
         config,
         records,
@@ -146,22 +160,29 @@ def evaluate(
         aborted=lambda run_id, why: report(run_id=run_id, gates=[], aborted=why),
     )
     rows = scored_rows(result.result_df, config)
+    link = partial(trace_url, config, experiment.experiment_id)
+    gates = run_gates(config, records, result, rows, played, applicable, notes, link)
     notes.extend(agreement_notes(config, rows))
     llm_calls, cache_stats, usage = usage_notes(bool(endpoints), cache)
-    gates = decide_gates(
-        config.quality_gates,
-        result.metrics,
-        rows,
-        applicable,
-        len(records),
-        partial(trace_url, config, experiment.experiment_id),
-    )
     return report(
         run_id=run_id,
         notes=notes + usage,
         judge_cache=cache_stats,
         llm_calls=llm_calls,
         gates=gates,
+    )
+
+
+def run_gates(config: EvalConfig, records, result, rows, played, applicable, notes, link):
+    """The gates of a finished run; a conversation run's counts (and notes) come from the
+    conversations it played (conversation_counts.py)."""
+    size, populations = len(records), None
+    if config.agent_shape == MULTI_TURN:
+        count = conversation_counts(config, records, result.result_df, rows, played)
+        applicable, size, populations = count.applicable, count.size, count.populations
+        notes.extend(count.notes)
+    return decide_gates(
+        config.quality_gates, result.metrics, rows, applicable, size, link, populations
     )
 
 
@@ -203,7 +224,7 @@ def agreement_notes(config: EvalConfig, rows: list[RowScores]) -> list[str]:
     """Per scorer ensemble, how often its judges agreed (and the rows where they did not)."""
     found = []
     for s in config.scorers:
-        if s.type == "ensemble":
+        if s.type == ENSEMBLE:
             note = agreement_note(s.name, len(s.options["models"]), rows)
             found.append(note or f"`{s.name}`: no row has the ensemble's verdict.")
     return found
@@ -220,7 +241,8 @@ def run_harness(
     verbose: bool,
     aborted: Callable[[str, str], GateReport],
 ):
-    """`mlflow.genai.evaluate` in a run of its own, then the run's score table: (run id, result).
+    """`mlflow.genai.evaluate` in a run of its own, then the run's score table: (run id, result,
+    what the scripted user played or None).
 
     An endpoint that goes down ends the run with the reason as a tag: RunAborted carrying
     `aborted(run_id, why)`.
@@ -229,7 +251,7 @@ def run_harness(
     from .scorers import build_scorers
     from .trace_writes import traces_written_whole
 
-    progress = Progress(len(records), cache)
+    progress = Progress(harness_tasks(config, records), cache)
     route_judge_calls()
     with mlflow.start_run(run_name=run_name) as run:
         # Which records were evaluated (MLflow logs their digest as the run's dataset input):
@@ -241,10 +263,8 @@ def run_harness(
             mlflow.log_param("agent_version", version.describe())
         try:
             with traces_written_whole(), live_progress(progress, verbose):
-                result = mlflow.genai.evaluate(
-                    data=[r.as_mlflow_row() for r in records],
-                    predict_fn=agent.predict_fn,
-                    scorers=build_scorers(config, cache),
+                result, played = evaluate_records(
+                    mlflow, config, records, agent, build_scorers(config, cache), run.info.run_id
                 )
         except llm_endpoints.EndpointDown as down:
             mlflow.set_tag(ABORT_TAG, str(down)[:5000])
@@ -254,7 +274,38 @@ def run_harness(
             raise RunAborted(aborted(run.info.run_id, why)) from None
         # With the metrics, inside the run: a run that ends FINISHED has its whole score table.
         score_table.log(result.result_df, run.info.run_id)
-    return run.info.run_id, result
+    return run.info.run_id, result, played
+
+
+def harness_tasks(config: EvalConfig, records: list[Record]) -> int:
+    """What MLflow's harness counts as done: each row; for conversations, each turn and then
+    each conversation (its scorers), the simulator's turns counted at their most."""
+    if config.agent_shape != MULTI_TURN:
+        return len(records)
+    if simulated(config):
+        return len(records) * (config.conversation.max_turns + 1)
+    return sum(len(scripted_turns(r.inputs)) + 1 for r in records)
+
+
+def evaluate_records(mlflow, config: EvalConfig, records, agent, scorers, run_id: str):
+    """mlflow.genai.evaluate on the records: (result, what the scripted user played or None).
+
+    Conversations (agent.shape multi_turn) are played first, by the records' scripted turns,
+    and their traces evaluated; or MLflow's ConversationSimulator plays them inside evaluate.
+    """
+    if config.agent_shape != MULTI_TURN:
+        rows = [r.as_mlflow_row() for r in records]
+        return mlflow.genai.evaluate(data=rows, predict_fn=agent.predict_fn, scorers=scorers), None
+    from .conversations import play_scripted, simulator, turn_function
+
+    if simulated(config):
+        conversation = config.conversation
+        data = simulator(records, conversation.simulator_model, conversation.max_turns)
+        turn = turn_function(agent.predict_fn)
+        return mlflow.genai.evaluate(data=data, predict_fn=turn, scorers=scorers), None
+    played = play_scripted(records, agent.predict_fn, run_id)
+    traces = mlflow.search_traces(run_id=run_id)
+    return mlflow.genai.evaluate(data=traces, scorers=scorers), played
 
 
 def usage_notes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config import EvalConfig, ScorerConfig
 from ..scorer_catalog import MISSING_EXPECTATIONS, SCORERS, missing_expectations
-from . import code_scorers, tool_checks
+from . import code_scorers, session_checks, session_scorers, tool_checks
 from .ensembles import ensemble_scorer
 from .judge_cache import CACHE_KEY, JudgeCache, verdict_key
 
@@ -25,10 +25,14 @@ class MissingExpectations(ValueError):
 
 def build_scorers(config: EvalConfig, cache: JudgeCache | None = None) -> list:
     """MLflow scorers for evaluation.yaml; LLM judges go through the verdict cache when given,
-    and are called only on the rows they apply to."""
+    and are called only on the rows they apply to. Conversation judges are not cached: a
+    verdict key would have to hold every turn of the conversation."""
     scorers = []
     for s in config.scorers:
         built = build_scorer(s, config.judge_model)
+        if SCORERS[s.type].session_level:
+            scorers.append(built)
+            continue
         if cache is not None and SCORERS[s.type].needs_judge:
             built = cached_judge(built, s, config.judge_model, cache)
         if SCORERS[s.type].needs_judge and SCORERS[s.type].applies_if_any:
@@ -146,7 +150,10 @@ def build_scorer(scorer: ScorerConfig, judge_model: str):
             f"mlflow.genai.scorers.{spec.mlflow_class}, which {scorer.type} is; this project "
             "was verified with MLflow 3.17.2: pip install 'mlflow>=3.17.2,<4'"
         )
-    return built_in(name=scorer.name, **kwargs)
+    judge = built_in(name=scorer.name, **kwargs)
+    if scorer.type == "user_frustration":  # none/resolved/unresolved as yes/no
+        return session_scorers.user_frustration_scorer(scorer, judge)
+    return judge
 
 
 def fact_coverage_scorer(config: ScorerConfig):
@@ -215,10 +222,36 @@ def tool_budget_scorer(config: ScorerConfig):
     return tool_budget
 
 
+def expectation_scorer(config: ScorerConfig, key: str, verdict):
+    """A deterministic conversation scorer reading the conversation's `key` expectation."""
+    from mlflow.entities import Feedback
+    from mlflow.genai.scorers import scorer
+
+    @scorer(name=config.name)
+    def conversation_check(session):
+        expectations = session_scorers.session_expectations(session)
+        if not applies(config, expectations) or expectations.get(key) is None:
+            return None  # not applicable: the gate counts the conversations that have them
+        value, rationale = verdict(session_scorers.session_answers(session), expectations[key])
+        return Feedback(value=value, rationale=rationale)
+
+    return conversation_check
+
+
+def goal_reached_scorer(config: ScorerConfig):
+    return expectation_scorer(config, "goal_markers", session_checks.goal_verdict)
+
+
+def facts_retained_scorer(config: ScorerConfig):
+    return expectation_scorer(config, "retained_facts", session_checks.retention_verdict)
+
+
 CODE_SCORERS = {
     "fact_coverage": fact_coverage_scorer,
     "refusal": refusal_scorer,
     "tool_calls": tool_calls_scorer,
     "tool_budget": tool_budget_scorer,
     "ensemble": ensemble_scorer,  # built-in judges, one per model, voting (ensembles.py)
+    "goal_reached": goal_reached_scorer,
+    "facts_retained": facts_retained_scorer,
 }
