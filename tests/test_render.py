@@ -276,6 +276,7 @@ JOURNEY_FILES = {
                 "__init__.py",
                 "changes.py",
                 "commands.py",
+                "conversation_records.py",
                 "expand.py",
                 "from_traces.py",
                 "model_variants.py",
@@ -715,6 +716,9 @@ def test_make_demo_of_the_conversational_agent_shows_conversations_that_forgot(d
     assert "The conversations that forgot fail the comparison" in done.stdout
     report = (demo.project / "reports" / "regression.md").read_text()
     assert report.startswith("## Regression check: FAIL") and report.count(regressed) == 3
+    # The one-sentence answers of two conversations no longer state every goal marker.
+    assert report.count("#### `goal_reached` regressed: turn 1: ") == 2
+    assert "evaluated different datasets" not in report
 
 
 def test_make_demo_refuses_a_folder_it_did_not_make(demo):

@@ -107,24 +107,29 @@ def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
     project = bake(
         tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_bundle.py",
-            "tests/test_dataset_table.py",
-            "tests/test_config.py",
-            "tests/test_datasets.py",
-        ],
+    tests_pass_from_source(
+        project,
+        "tests/test_bundle.py",
+        "tests/test_dataset_table.py",
+        "tests/test_config.py",
+        "tests/test_datasets.py",
+    )
+
+
+def from_source(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python ARGS` in a rendered project, its package imported from src/ (not installed)."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, "PYTHONPATH": str(project / "src")},
     )
+
+
+def tests_pass_from_source(project: Path, *tests: str) -> None:
+    done = from_source(project, "-m", "pytest", "-p", "no:cacheprovider", *tests)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout
 
@@ -134,33 +139,10 @@ def test_a_multi_turn_project_passes_its_conversation_tests_and_gates(tmp_path):
     config tests (which run every shape's config on the single-turn sample:
     conftest.single_turn_sample), its layout, and `evaluate` of the shipped conversations."""
     project = bake(tmp_path, project_name="Chat Desk", agent_shape="multi_turn")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_conversations.py",
-            "tests/test_config.py",
-            "tests/test_layout.py",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
+    tests_pass_from_source(
+        project, "tests/test_conversations.py", "tests/test_config.py", "tests/test_layout.py"
     )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout
-    evaluated = subprocess.run(
-        [sys.executable, "-m", "chat_desk", "evaluate"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
-    )
+    evaluated = from_source(project, "-m", "chat_desk", "evaluate")
     assert evaluated.returncode == 0, evaluated.stdout[-4000:] + evaluated.stderr[-2000:]
     report = json.loads((project / "reports" / "gates.json").read_text())
     assert {g["gate"]: g["rows_scored"] for g in report["gates"]} == {

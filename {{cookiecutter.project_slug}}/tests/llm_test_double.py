@@ -30,7 +30,7 @@ from loopback import LoopbackServer, chat_completion
 
 FAIL_MARKER = "UNSAFE-ANSWER"
 VARIANTS_ASK = '{"variants"'  # the reply `dataset expand --llm` asks for (model_variants.py)
-USER_ASK = "role-play"  # MLflow's simulated-user prompts: "role-playing as a real user"
+USER_ASK = "as a real user interacting with an AI assistant"  # MLflow's simulated-user prompts
 GOAL_CHECK_ASK = "Has the user's goal been FULLY and COMPLETELY achieved?"
 FRUSTRATION_ASK = "frustrat"  # MLflow's UserFrustration judge: none, resolved or unresolved
 GOAL = re.compile(r"underlying goal in this conversation is:\s*(.+?)\s*</goal>", re.DOTALL)

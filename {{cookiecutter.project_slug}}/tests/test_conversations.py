@@ -334,6 +334,7 @@ def test_compare_pairs_conversations_and_names_the_one_that_forgot(project_copy)
     assert "last answer (turn 3) missing 1 of 1 facts: \\['A1001'\\]" in report
     assert report.count("#### `facts_retained` regressed") == 2
     assert "`goal_reached` regressed" not in report  # the first answers still reach the goals
+    assert "evaluated different datasets" not in report  # the same conversations, played twice
 {%- endif %}
 {%- if cookiecutter.journey_datasets %}
 
@@ -366,7 +367,44 @@ def test_a_managed_dataset_holds_conversations_that_evaluate_plays(project_copy)
     assert any(n.startswith("Conversations: 3 of 3 played") for n in report["notes"])
     refused = run_cli("dataset", "expand", cwd=project_copy)
     assert refused.returncode == 2
-    assert "builds single-request records, and agent.shape is multi_turn" in refused.stderr
+    assert "expand writes variants of single requests, and agent.shape is multi_turn" in (
+        refused.stderr
+    )
+
+
+def test_from_traces_turns_each_played_conversation_into_one_record(project_copy):
+    """The turns of a session become one conversation record (goal, persona, the user's
+    messages in order, the first turn's expectations and record id), merged once; --failed
+    selects the conversations whose verdict failed, whole."""
+    from {{ cookiecutter.package_name }}.config import load_config
+    from {{ cookiecutter.package_name }}.dataset_store import find_dataset, read_records
+
+    raw = talk_project(project_copy, [*TALKS, FORGETS])
+    raw["journeys"]["datasets"] = True
+    raw["datasets"] = {"name": "talks"}
+    save_config(project_copy, raw)
+    assert run_cli("evaluate", cwd=project_copy).returncode == 1  # FORGETS fails its gate
+    failed = run_cli("dataset", "from-traces", "--failed", "facts_retained", cwd=project_copy)
+    assert failed.returncode == 0, failed.stdout[-3000:] + failed.stderr[-3000:]
+    config = load_config(project_copy / "evaluation.yaml")
+    mlflow.set_tracking_uri(config.resolved_tracking_uri)
+    [forgot] = read_records(find_dataset(config, "talks"))
+    assert (forgot.id, forgot.inputs, forgot.expectations) == (
+        FORGETS["id"],
+        FORGETS["inputs"],
+        FORGETS["expectations"],
+    )
+    done = run_cli("dataset", "from-traces", "--run", "evaluation", cwd=project_copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "merged 3 new record(s) into mlflow:talks; 1 already there" in done.stdout
+    back = {r.id: r for r in read_records(find_dataset(config, "talks"))}
+    for talk in TALKS:
+        assert (back[talk["id"]].inputs, back[talk["id"]].expectations) == (
+            talk["inputs"],
+            talk["expectations"],
+        )
+    again = run_cli("dataset", "from-traces", "--run", "evaluation", cwd=project_copy)
+    assert "merged 0 new record(s)" in again.stdout
 {%- endif %}
 {%- if cookiecutter.journey_profiling %}
 

@@ -46,11 +46,6 @@ def test_an_ensemble_needs_no_judge_model(write_config):
             "scorers.safety_panel.scorer: 'knowledge_retention' cannot be an ensemble member",
         ),
         (
-            {"scorer": "tool_call_efficiency"},
-            "scorers.safety_panel: tool_call_efficiency scores the agent's tool calls, but "
-            "agent.shape is single_turn",
-        ),
-        (
             {"models": ["openai:/judge-a"]},
             "scorers.safety_panel.models: ['openai:/judge-a'] lists 1 model(s); list 2 or more",
         ),
@@ -74,6 +69,17 @@ def test_ensemble_config_problems_name_the_field(write_config, options, expected
     changes = {**LOCAL, "scorers": {"safety_panel": panel(**options)}}
     path = write_config(**{**changes, "quality_gates": {"safety_panel": 1.0}})
     assert expected in problems(path)
+
+
+def test_a_tool_call_panel_needs_an_agent_that_calls_tools(write_config):
+    """Tool-call judges may vote in a panel; the agent-shape check reads the member's type."""
+    panel_of_tool_judges = {"safety_panel": panel(scorer="tool_call_efficiency")}
+    changes = {**LOCAL, "agent__shape": "single_turn", "scorers": panel_of_tool_judges}
+    path = write_config(**{**changes, "quality_gates": {"safety_panel": 1.0}})
+    assert (
+        "scorers.safety_panel: tool_call_efficiency scores the agent's tool calls, but "
+        "agent.shape is single_turn" in problems(path)
+    )
 
 
 def feedback(value=None, error=None):

@@ -52,3 +52,18 @@ def dedupe(records: list[DatasetRecord], known: set[str] = frozenset()) -> list[
             seen.add(record.key)
             kept.append(record)
     return kept
+
+
+def trace_expectations(trace) -> dict:
+    """Expectation assessments, then people's feedback, by name (the later assessment wins)."""
+    found = {}
+    for assessment in trace.info.assessments or []:
+        expectation = getattr(assessment, "expectation", None)
+        if expectation is not None:
+            found[assessment.name] = expectation.value
+    for assessment in trace.info.assessments or []:
+        feedback = getattr(assessment, "feedback", None)
+        human = str(getattr(assessment.source, "source_type", "")).endswith("HUMAN")
+        if feedback is not None and human and feedback.error is None:
+            found.setdefault(assessment.name, feedback.value)
+    return found

@@ -24,7 +24,7 @@ from . import concurrency, score_table
 from .agent_loader import load_agent
 from .conversation_counts import conversation_counts
 from .ensembles import agreement_note
-from .judge_cache import JudgeCache
+from .judge_cache import JudgeCache, digest
 from .preflight import LlmEndpoint, endpoints_in_use, preflight
 from .progress import Progress, live_progress
 from .quality_gates import RowScores, decide_gates, rows_from_assessments
@@ -34,6 +34,9 @@ from .session_checks import scripted_turns
 
 ABORT_TAG = "evaluation.aborted"  # on a run stopped by the circuit breaker: why
 DATASET_PARAM = "dataset"  # the dataset a run evaluated: a file, a table or mlflow:<name>
+# A conversation run's records, digested: MLflow digests the traces it evaluated, which differ
+# from run to run (the answers are in them), so `compare` reads this instead.
+RECORDS_DIGEST_PARAM = "records_digest"
 
 
 class RunAborted(InfrastructureError):
@@ -56,9 +59,14 @@ def applicable_rows(config: EvalConfig, records) -> dict[str, int]:
 def scope_notes(config: EvalConfig, records: list[Record]) -> list[str]:
     notes = []
     if not config.uses_judge:
+        examples = (
+            "conversation_completeness, knowledge_retention, ..."
+            if config.agent_shape == MULTI_TURN
+            else "safety, correctness, ..."
+        )
         notes.append(
             "No LLM judge is configured (judge.model: none): only deterministic scorers ran. "
-            "Set judge.model and add LLM scorers (safety, correctness, ...) to judge with an LLM."
+            f"Set judge.model and add LLM scorers ({examples}) to judge with an LLM."
         )
     for scorer in config.scorers:
         keys = SCORERS[scorer.type].applies_if_any
@@ -257,6 +265,9 @@ def run_harness(
         # Which records were evaluated (MLflow logs their digest as the run's dataset input):
         # `compare` names both when two runs evaluated different data.
         mlflow.log_param(DATASET_PARAM, config.dataset_label)
+        if config.agent_shape == MULTI_TURN:
+            rows = [[r.id, r.inputs, r.expectations] for r in records]
+            mlflow.log_param(RECORDS_DIGEST_PARAM, digest(rows)[:8])
         if agent.prompt_uri:  # which prompt version was evaluated, for comparisons
             mlflow.log_param("agent_prompt_uri", agent.prompt_uri)
         if version:
