@@ -107,7 +107,7 @@ def test_a_databricks_project_passes_its_workspace_free_tests(tmp_path):
     project = bake(
         tmp_path, project_name="Lakehouse Agent", target="databricks", journey_tracing=True
     )
-    tests_pass_from_source(
+    run_tests_from_source(
         project,
         "tests/test_bundle.py",
         "tests/test_dataset_table.py",
@@ -128,7 +128,7 @@ def from_source(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def tests_pass_from_source(project: Path, *tests: str) -> None:
+def run_tests_from_source(project: Path, *tests: str) -> None:
     done = from_source(project, "-m", "pytest", "-p", "no:cacheprovider", *tests)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout and "skipped" not in done.stdout
@@ -139,7 +139,7 @@ def test_a_multi_turn_project_passes_its_conversation_tests_and_gates(tmp_path):
     config tests (which run every shape's config on the single-turn sample:
     conftest.single_turn_sample), its layout, and `evaluate` of the shipped conversations."""
     project = bake(tmp_path, project_name="Chat Desk", agent_shape="multi_turn")
-    tests_pass_from_source(
+    run_tests_from_source(
         project, "tests/test_conversations.py", "tests/test_config.py", "tests/test_layout.py"
     )
     evaluated = from_source(project, "-m", "chat_desk", "evaluate")
